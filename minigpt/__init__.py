@@ -1,0 +1,9 @@
+"""minigpt: a small but real Llama/Qwen-style language model for the course."""
+
+from .cache import KVCache
+from .config import ModelConfig
+from .counting import count_parameters
+from .model import MiniGPT
+
+__all__ = ["ModelConfig", "MiniGPT", "KVCache", "count_parameters"]
+__version__ = "0.1.0"

@@ -1,0 +1,176 @@
+"""ModelConfig: the shape of a Llama/Qwen-style decoder, validated, with presets.
+
+Every size a chapter talks about lives here. Field names follow the short names of the
+course; `minigpt.hf` translates them to and from Hugging Face `config.json` keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int = 4096
+    hidden_size: int = 256
+    num_layers: int = 6
+    num_heads: int = 8
+    num_kv_heads: int | None = None  # None: same as num_heads (plain multi-head attention)
+    head_dim: int | None = None  # None: hidden_size // num_heads
+    intermediate_size: int | None = None  # None: SwiGLU rule, 8/3 * hidden rounded up to 64
+    max_seq_len: int = 512
+    rope_theta: float = 10000.0
+    norm_eps: float = 1e-5
+    tie_word_embeddings: bool = True
+    qkv_bias: bool = False  # True for Qwen2: q/k/v projections carry a bias, o_proj does not
+    dropout: float = 0.0
+    # Token ids recorded in exported config.json files; the model itself never reads them.
+    bos_token_id: int | None = None
+    eos_token_id: int | None = None
+    # Where the shapes come from (paper, model card); empty for user-made configs.
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        if self.num_kv_heads is None:
+            self.num_kv_heads = self.num_heads
+        for name in ("vocab_size", "hidden_size", "num_layers", "num_heads", "num_kv_heads", "max_seq_len"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"ModelConfig.{name} must be a positive integer, got {value!r}.")
+        if self.head_dim is None:
+            if self.hidden_size % self.num_heads:
+                raise ValueError(
+                    f"hidden_size={self.hidden_size} is not divisible by num_heads={self.num_heads}, "
+                    f"so each head cannot get an equal slice. Pick num_heads among the divisors of "
+                    f"{self.hidden_size} (e.g. {_nearby_divisors(self.hidden_size, self.num_heads)}), "
+                    f"or set head_dim explicitly."
+                )
+            self.head_dim = self.hidden_size // self.num_heads
+        if not isinstance(self.head_dim, int) or self.head_dim <= 0 or self.head_dim % 2:
+            raise ValueError(
+                f"head_dim must be a positive even integer (rotary embedding rotates pairs of "
+                f"dimensions), got {self.head_dim!r}."
+            )
+        if self.num_heads % self.num_kv_heads:
+            raise ValueError(
+                f"num_kv_heads={self.num_kv_heads} must divide num_heads={self.num_heads}: in grouped-query "
+                f"attention each key/value head serves an equal group of query heads. Try one of "
+                f"{[d for d in range(1, self.num_heads + 1) if self.num_heads % d == 0]}."
+            )
+        if self.intermediate_size is None:
+            self.intermediate_size = swiglu_intermediate_size(self.hidden_size)
+        if not isinstance(self.intermediate_size, int) or self.intermediate_size <= 0:
+            raise ValueError(f"intermediate_size must be a positive integer, got {self.intermediate_size!r}.")
+        if not self.rope_theta > 0:
+            raise ValueError(f"rope_theta must be positive, got {self.rope_theta!r}.")
+        if not self.norm_eps > 0:
+            raise ValueError(f"norm_eps must be positive, got {self.norm_eps!r}.")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout is a probability in [0, 1), got {self.dropout!r}.")
+
+    @property
+    def num_query_groups(self) -> int:
+        """How many query heads share one key/value head (1 = MHA, num_heads = MQA)."""
+        return self.num_heads // self.num_kv_heads
+
+    # ---- presets and serialization ------------------------------------------------------
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> "ModelConfig":
+        if name not in PRESETS:
+            raise KeyError(f"Unknown preset {name!r}. Available: {', '.join(sorted(PRESETS))}.")
+        return cls(**{**PRESETS[name], **overrides})
+
+    @staticmethod
+    def presets() -> list[str]:
+        return list(PRESETS)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(
+                f"Unknown ModelConfig field(s) {unknown}. Known fields: {sorted(known)}. "
+                f"(A Hugging Face config.json is read by MiniGPT.from_pretrained, not ModelConfig.from_dict.)"
+            )
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "ModelConfig":
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def swiglu_intermediate_size(hidden_size: int, multiple_of: int = 64) -> int:
+    """The LLaMA rule: a SwiGLU MLP with 3 matrices and width 8/3*d has the parameters of a
+    2-matrix MLP of width 4*d; round up to a hardware-friendly multiple."""
+    width = int(8 * hidden_size / 3)
+    return multiple_of * ((width + multiple_of - 1) // multiple_of)
+
+
+def _nearby_divisors(n: int, near: int, count: int = 4) -> list[int]:
+    divisors = [d for d in range(1, n + 1) if n % d == 0]
+    return sorted(sorted(divisors, key=lambda d: abs(d - near))[:count])
+
+
+# Shapes of published models. Each entry names where its numbers come from.
+PRESETS: dict[str, dict] = {
+    "tiny": dict(
+        vocab_size=256, hidden_size=64, num_layers=2, num_heads=4, num_kv_heads=2,
+        intermediate_size=176, max_seq_len=128, tie_word_embeddings=True,
+        source="A small config for tests, not a published model.",
+    ),
+    "course": dict(
+        vocab_size=4096, hidden_size=256, num_layers=6, num_heads=8, num_kv_heads=2,
+        intermediate_size=688, max_seq_len=512, rope_theta=10000.0, norm_eps=1e-5,
+        tie_word_embeddings=True,
+        source="The course model shipped in minigpt/assets (see its model card).",
+    ),
+    "minimind2-small": dict(
+        vocab_size=6400, hidden_size=512, num_layers=8, num_heads=8, num_kv_heads=2,
+        intermediate_size=1408, max_seq_len=32768, rope_theta=1e6, norm_eps=1e-5,
+        tie_word_embeddings=True,
+        source="MiniMind2-Small (26M): github.com/jingyaogong/minimind, model/model_minimind.py "
+        "(MiniMindConfig defaults: hidden 512, 8 layers, 8 heads, 2 KV heads, vocab 6400; "
+        "intermediate = 64 * ceil(512 * 8/3 / 64) = 1408).",
+    ),
+    "minimind2": dict(
+        vocab_size=6400, hidden_size=768, num_layers=16, num_heads=8, num_kv_heads=2,
+        intermediate_size=2048, max_seq_len=32768, rope_theta=1e6, norm_eps=1e-5,
+        tie_word_embeddings=True,
+        source="MiniMind2 (104M): github.com/jingyaogong/minimind README (hidden 768, 16 layers); "
+        "other fields as MiniMindConfig; intermediate = 64 * ceil(768 * 8/3 / 64) = 2048.",
+    ),
+    "llama-7b": dict(
+        vocab_size=32000, hidden_size=4096, num_layers=32, num_heads=32, num_kv_heads=32,
+        intermediate_size=11008, max_seq_len=4096, rope_theta=10000.0, norm_eps=1e-5,
+        tie_word_embeddings=False,
+        source="LLaMA 7B: Touvron et al. 2023, arXiv:2302.13971, Table 2 (dim 4096, 32 heads, "
+        "32 layers); intermediate 11008, vocab 32000, context 4096 and eps 1e-5 from "
+        "huggingface.co/meta-llama/Llama-2-7b-hf config.json (LLaMA-1 7B: context 2048, eps 1e-6).",
+    ),
+    "qwen2.5-0.5b": dict(
+        vocab_size=151936, hidden_size=896, num_layers=24, num_heads=14, num_kv_heads=2,
+        intermediate_size=4864, max_seq_len=32768, rope_theta=1e6, norm_eps=1e-6,
+        tie_word_embeddings=True, qkv_bias=True,
+        source="Qwen2.5-0.5B: huggingface.co/Qwen/Qwen2.5-0.5B config.json.",
+    ),
+    "qwen2.5-1.5b": dict(
+        vocab_size=151936, hidden_size=1536, num_layers=28, num_heads=12, num_kv_heads=2,
+        intermediate_size=8960, max_seq_len=131072, rope_theta=1e6, norm_eps=1e-6,
+        tie_word_embeddings=True, qkv_bias=True,
+        source="Qwen2.5-1.5B: huggingface.co/Qwen/Qwen2.5-1.5B config.json.",
+    ),
+    "qwen2.5-7b": dict(
+        vocab_size=152064, hidden_size=3584, num_layers=28, num_heads=28, num_kv_heads=4,
+        intermediate_size=18944, max_seq_len=131072, rope_theta=1e6, norm_eps=1e-6,
+        tie_word_embeddings=False, qkv_bias=True,
+        source="Qwen2.5-7B: huggingface.co/Qwen/Qwen2.5-7B config.json.",
+    ),
+}

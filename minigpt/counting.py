@@ -1,0 +1,106 @@
+"""Parameters, bytes, FLOPs and KV-cache size from a config alone.
+
+Everything here is arithmetic on ModelConfig; tests/test_counting.py checks it against the
+built model and against transformers' own models on the meta device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import ModelConfig
+
+BYTES_PER_VALUE = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0, "int4": 0.5}
+
+
+@dataclass
+class ParameterCount:
+    total: int
+    breakdown: dict[str, int]  # component -> parameters in the whole model
+    per_layer: int  # one transformer block
+
+    def table(self) -> str:
+        width = max(len(k) for k in self.breakdown)
+        lines = [f"{'component':<{width}}  {'parameters':>15}  {'share':>6}"]
+        for name, n in self.breakdown.items():
+            lines.append(f"{name:<{width}}  {n:>15,}  {n / self.total:>6.1%}")
+        lines.append(f"{'per layer':<{width}}  {self.per_layer:>15,}")
+        lines.append(f"total: {self.total}")
+        return "\n".join(lines)
+
+
+def count_parameters(config: ModelConfig) -> ParameterCount:
+    c = config
+    d, hd, L = c.hidden_size, c.head_dim, c.num_layers
+    bias = 1 if c.qkv_bias else 0
+    q = d * c.num_heads * hd + bias * c.num_heads * hd
+    k = d * c.num_kv_heads * hd + bias * c.num_kv_heads * hd
+    v = k
+    o = c.num_heads * hd * d
+    mlp_one = d * c.intermediate_size  # gate, up and down each have this many
+    breakdown = {
+        "embedding": c.vocab_size * d,
+        "attention.q": L * q,
+        "attention.k": L * k,
+        "attention.v": L * v,
+        "attention.o": L * o,
+        "mlp.gate": L * mlp_one,
+        "mlp.up": L * mlp_one,
+        "mlp.down": L * mlp_one,
+        "norms": (2 * L + 1) * d,  # two RMSNorm weights per block, one final
+        "lm_head": 0 if c.tie_word_embeddings else c.vocab_size * d,  # tied: shares the embedding
+    }
+    per_layer = q + k + v + o + 3 * mlp_one + 2 * d
+    return ParameterCount(total=sum(breakdown.values()), breakdown=breakdown, per_layer=per_layer)
+
+
+def weight_bytes(config: ModelConfig, fmt: str = "bf16", group_size: int = 128, scale_bytes: int = 2) -> int:
+    """Bytes to hold the weights. int8/int4 store one fp16 scale per `group_size` weights
+    (group-wise quantization as in GPTQ/AWQ-style int4); that overhead is included."""
+    if fmt not in BYTES_PER_VALUE:
+        raise ValueError(f"Unknown format {fmt!r}; choose from {list(BYTES_PER_VALUE)}.")
+    n = count_parameters(config).total
+    size = n * BYTES_PER_VALUE[fmt]
+    if fmt in ("int8", "int4"):
+        size += -(-n // group_size) * scale_bytes
+    return int(size)
+
+
+def training_memory(config: ModelConfig, mixed_precision: bool = False) -> dict[str, int]:
+    """Bytes of model state for AdamW training, activations excluded.
+
+    fp32: weights 4 + gradients 4 + Adam moments 4 + 4 = 16 bytes per parameter.
+    mixed precision (Rajbhandari et al. 2020, ZeRO, sec. 3.1): 16-bit weights 2 + 16-bit
+    gradients 2 + fp32 master weights 4 + moments 8 = 16 bytes per parameter as well.
+    """
+    n = count_parameters(config).total
+    if mixed_precision:
+        parts = {"weights (16-bit)": 2 * n, "gradients (16-bit)": 2 * n, "master weights (fp32)": 4 * n,
+                 "adam moments (fp32)": 8 * n}
+    else:
+        parts = {"weights": 4 * n, "gradients": 4 * n, "adam moments": 8 * n}
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def kv_cache_bytes_per_token(config: ModelConfig, bytes_per_value: float = 2) -> int:
+    """K and V, every layer, only the num_kv_heads heads (GQA stores fewer than num_heads)."""
+    return int(2 * config.num_layers * config.num_kv_heads * config.head_dim * bytes_per_value)
+
+
+def flops_per_token(config: ModelConfig, context: int | None = None, training: bool = False) -> int:
+    """Matrix-multiply FLOPs for one token attending to `context` tokens (default max_seq_len).
+
+    2 FLOPs (multiply + add) per weight of every matmul, the LM head included even when tied
+    (the lookup of the embedding is free, the head's product is not), plus attention's own
+    products QK^T and AV: 2 * 2 * num_heads * head_dim * context per layer (Kaplan et al. 2020,
+    Table 1). Training is forward + backward = 3x forward. Norms, softmax and RoPE are ignored.
+    """
+    c = config
+    context = c.max_seq_len if context is None else context
+    counts = count_parameters(c).breakdown
+    matmul_params = sum(v for k, v in counts.items() if k not in ("embedding", "norms", "lm_head"))
+    matmul_params += c.vocab_size * c.hidden_size  # the LM head's product
+    attention = 4 * c.num_layers * c.num_heads * c.head_dim * context
+    forward = 2 * matmul_params + attention
+    return 3 * forward if training else forward

@@ -1,0 +1,140 @@
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from minigpt import KVCache, MiniGPT, ModelConfig, count_parameters
+from minigpt.counting import flops_per_token, kv_cache_bytes_per_token, training_memory, weight_bytes
+
+
+@pytest.mark.parametrize("preset", ModelConfig.presets())
+def test_count_equals_the_built_model(preset):
+    config = ModelConfig.from_preset(preset)
+    with torch.device("meta"):
+        model = MiniGPT(config)
+    count = count_parameters(config)
+    assert count.total == sum(p.numel() for p in model.parameters())
+    layer = model.model.layers[0]
+    assert count.per_layer == sum(p.numel() for p in layer.parameters())
+    assert count.breakdown["attention.k"] == config.num_layers * sum(
+        p.numel() for p in layer.self_attn.k_proj.parameters()
+    )
+
+
+# The published configs, written in Hugging Face's terms (not through minigpt.hf).
+PUBLISHED = {
+    # huggingface.co/meta-llama/Llama-2-7b-hf config.json
+    "llama-7b": ("LlamaConfig", dict(vocab_size=32000, hidden_size=4096, intermediate_size=11008,
+                                     num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=32,
+                                     tie_word_embeddings=False)),
+    # huggingface.co/Qwen/Qwen2.5-0.5B config.json
+    "qwen2.5-0.5b": ("Qwen2Config", dict(vocab_size=151936, hidden_size=896, intermediate_size=4864,
+                                         num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,
+                                         tie_word_embeddings=True)),
+    # huggingface.co/Qwen/Qwen2.5-7B config.json
+    "qwen2.5-7b": ("Qwen2Config", dict(vocab_size=152064, hidden_size=3584, intermediate_size=18944,
+                                       num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4,
+                                       tie_word_embeddings=False)),
+    # github.com/jingyaogong/minimind MiniMindConfig defaults, as a Llama (no biases, tied)
+    "minimind2-small": ("LlamaConfig", dict(vocab_size=6400, hidden_size=512, intermediate_size=1408,
+                                            num_hidden_layers=8, num_attention_heads=8, num_key_value_heads=2,
+                                            tie_word_embeddings=True)),
+}
+# What the issue recorded from transformers on the meta device; checked here against transformers itself.
+EXPECTED = {"llama-7b": 6738415616, "qwen2.5-0.5b": 494032768, "minimind2-small": 25829888}
+
+
+@pytest.mark.parametrize("preset", PUBLISHED)
+def test_count_equals_transformers_on_meta(preset):
+    transformers = pytest.importorskip("transformers")
+    config_class, kwargs = PUBLISHED[preset]
+    hf_config = getattr(transformers, config_class)(**kwargs)
+    with torch.device("meta"):
+        hf = transformers.AutoModelForCausalLM.from_config(hf_config)
+    hf_total = hf.num_parameters()
+    assert count_parameters(ModelConfig.from_preset(preset)).total == hf_total
+    if preset in EXPECTED:
+        assert hf_total == EXPECTED[preset]
+
+
+def test_cli_prints_table_and_total_line():
+    out = subprocess.run([sys.executable, "-m", "minigpt", "count", "--preset", "llama-7b"],
+                         capture_output=True, text=True, check=True).stdout
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("total: ") and last[len("total: "):].isdigit()
+    assert int(last.split(": ")[1]) == sum(
+        p.numel() for p in _meta_model("llama-7b").parameters()
+    )
+    assert "mlp.gate" in out and "attention.q" in out
+
+
+def test_cli_reads_a_hugging_face_folder(tmp_path):
+    MiniGPT(ModelConfig.from_preset("tiny", qkv_bias=True)).save_pretrained(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "minigpt", "count", "--config", str(tmp_path)],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith(f"total: {count_parameters(ModelConfig.from_preset('tiny', qkv_bias=True)).total}")
+
+
+def test_cli_help_and_bad_command():
+    help_text = subprocess.run([sys.executable, "-m", "minigpt", "count", "--help"],
+                               capture_output=True, text=True, check=True).stdout
+    assert "--preset" in help_text
+    bad = subprocess.run([sys.executable, "-m", "minigpt", "cuont"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown command 'cuont'" in bad.stderr
+
+
+def _meta_model(preset):
+    with torch.device("meta"):
+        return MiniGPT(ModelConfig.from_preset(preset))
+
+
+def test_kv_cache_formula_equals_the_allocated_cache():
+    config = ModelConfig.from_preset("tiny", num_kv_heads=1)
+    cache = KVCache(config, batch_size=3, max_len=100, dtype=torch.bfloat16)
+    assert cache.nbytes == 3 * 100 * kv_cache_bytes_per_token(config, bytes_per_value=2)
+
+
+@pytest.mark.parametrize("dtype, fmt", [(torch.float32, "fp32"), (torch.bfloat16, "bf16")])
+def test_weight_bytes_equal_the_safetensors_payload(tmp_path, dtype, fmt):
+    import json
+    import struct
+
+    config = ModelConfig.from_preset("tiny", tie_word_embeddings=False)
+    MiniGPT(config).save_pretrained(tmp_path, dtype=dtype)
+    raw = (tmp_path / "model.safetensors").read_bytes()
+    header_len = struct.unpack("<Q", raw[:8])[0]
+    assert len(raw) - 8 - header_len == weight_bytes(config, fmt)
+    header = json.loads(raw[8 : 8 + header_len])
+    assert len([k for k in header if k != "__metadata__"]) == len(list(MiniGPT(config).parameters()))
+
+
+def test_quantized_sizes_include_scales():
+    config = ModelConfig.from_preset("llama-7b")
+    n = count_parameters(config).total
+    assert weight_bytes(config, "int4", group_size=128) == n // 2 + (-(-n // 128)) * 2
+    assert weight_bytes(config, "int8", group_size=n) == n + 2
+    with pytest.raises(ValueError, match="int3"):
+        weight_bytes(config, "int3")
+
+
+def test_training_memory_is_sixteen_bytes_per_parameter():
+    config = ModelConfig.from_preset("minimind2-small")
+    n = count_parameters(config).total
+    assert training_memory(config)["total"] == 16 * n
+    assert training_memory(config, mixed_precision=True)["total"] == 16 * n
+
+
+def test_flops_equal_torch_flop_counter():
+    """torch's FlopCounterMode counts every matmul of a forward pass, independently of our formula.
+    With a full (uncached) forward of T tokens, attention is T x T, so per token it is context T."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    config = ModelConfig.from_preset("tiny", num_kv_heads=2, tie_word_embeddings=False)
+    model = MiniGPT(config).eval()
+    t = 32
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(torch.zeros(2, t, dtype=torch.long), output_attentions=True)
+    assert counter.get_total_flops() == 2 * t * flops_per_token(config, context=t)
+    assert flops_per_token(config, context=t, training=True) == 3 * flops_per_token(config, context=t)

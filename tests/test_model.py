@@ -1,0 +1,187 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import randomize
+from minigpt import KVCache, MiniGPT, ModelConfig
+
+CONFIGS = {
+    "mha": dict(num_heads=4, num_kv_heads=4),
+    "gqa": dict(num_heads=4, num_kv_heads=2),
+    "mqa-bias-untied": dict(num_heads=4, num_kv_heads=1, qkv_bias=True, tie_word_embeddings=False),
+}
+
+
+def make(name="gqa", **overrides):
+    config = ModelConfig.from_preset("tiny", **{**CONFIGS[name], **overrides})
+    return randomize(MiniGPT(config)).eval()
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_explicit_attention_equals_sdpa(name):
+    model = make(name)
+    ids = torch.randint(0, 256, (3, 40))
+    mask = torch.ones(3, 40, dtype=torch.long)
+    mask[1, :7] = 0  # left padding in one row
+    with torch.no_grad():
+        for kwargs in ({}, {"attention_mask": mask}):
+            fast = model(ids, **kwargs)
+            slow = model(ids, output_attentions=True, **kwargs)
+            torch.testing.assert_close(fast.logits, slow.logits, atol=1e-5, rtol=0)
+    assert len(slow.attentions) == model.config.num_layers
+    weights = slow.attentions[0]
+    assert weights.shape == (3, 4, 40, 40)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 4, 40))
+    assert weights[0].triu(1).abs().max() == 0  # causal: nothing above the diagonal
+    assert weights[1, :, 10:, :7].abs().max() == 0  # real tokens never look at padding
+
+
+def test_attention_matches_a_naive_reference():
+    """One layer's attention recomputed by hand with loops over heads, from the weights."""
+    model = make("gqa")
+    attn = model.model.layers[0].self_attn
+    x = torch.randn(1, 9, 64)
+    cos, sin = model.model.rotary_emb(x, torch.arange(9)[None])
+    with torch.no_grad():
+        out, _ = attn(x, cos, sin)
+        q = (x @ attn.q_proj.weight.T).view(9, 4, 16)
+        k = (x @ attn.k_proj.weight.T).view(9, 2, 16)
+        v = (x @ attn.v_proj.weight.T).view(9, 2, 16)
+        heads = []
+        for h in range(4):
+            qh, kh, vh = _rope_pairs(q[:, h]), _rope_pairs(k[:, h // 2]), v[:, h // 2]
+            scores = qh @ kh.T / 4.0
+            scores = scores.masked_fill(torch.ones(9, 9).triu(1).bool(), float("-inf"))
+            heads.append(scores.softmax(-1) @ vh)
+        expected = torch.cat(heads, dim=-1) @ attn.o_proj.weight.T
+    torch.testing.assert_close(out[0], expected, atol=1e-5, rtol=0)
+
+
+def _rope_pairs(x, theta=10000.0):
+    """RoPE written as rotations of the pairs (i, i + d/2), position by position."""
+    t, d = x.shape
+    out = x.clone()
+    for pos in range(t):
+        for i in range(d // 2):
+            angle = torch.tensor(pos * theta ** (-2 * i / d))
+            a, b = x[pos, i], x[pos, i + d // 2]
+            out[pos, i] = a * torch.cos(angle) - b * torch.sin(angle)
+            out[pos, i + d // 2] = a * torch.sin(angle) + b * torch.cos(angle)
+    return out
+
+
+def test_future_tokens_do_not_change_past_logits():
+    model = make()
+    ids = torch.randint(0, 256, (1, 30))
+    changed = ids.clone()
+    changed[0, 20:] = (changed[0, 20:] + 1) % 256
+    with torch.no_grad():
+        a, b = model(ids).logits, model(changed).logits
+    torch.testing.assert_close(a[:, :20], b[:, :20])
+    assert (a[:, 20:] - b[:, 20:]).abs().max() > 1e-3
+
+
+def test_loss_is_mean_cross_entropy_over_unmasked_labels():
+    model = make()
+    ids = torch.randint(0, 256, (2, 16))
+    labels = torch.randint(0, 256, (2, 16))
+    labels[0, :5] = -100
+    out = model(ids, labels=labels)
+    logits = out.logits.detach()
+    keep = labels != -100
+    manual = -(logits.log_softmax(-1).gather(-1, labels.clamp(min=0)[..., None])[..., 0])[keep].mean()
+    torch.testing.assert_close(out.loss.detach(), manual)
+    with pytest.raises(ValueError, match="logits_to_keep"):
+        model(ids, labels=labels, logits_to_keep=1)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_cached_forward_equals_full_forward(name):
+    model = make(name)
+    ids = torch.randint(0, 256, (2, 50))
+    cache = KVCache(model.config, batch_size=2, max_len=64)
+    with torch.no_grad():
+        full = model(ids).logits
+        steps = [model(ids[:, :20], kv_cache=cache).logits]  # a prefill
+        steps.append(model(ids[:, 20:30], kv_cache=cache).logits)  # a chunk
+        steps += [model(ids[:, i : i + 1], kv_cache=cache).logits for i in range(30, 50)]  # decode
+    torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-5, rtol=0)
+    assert cache.length == 50
+    # the cache holds only the K/V heads: GQA's saving is in the buffer's shape
+    assert cache.k.shape == (2, 2, model.config.num_kv_heads, 64, 16)
+
+
+def test_context_overflow_names_the_numbers():
+    model = make()
+    with pytest.raises(ValueError, match=r"129 tokens.*max_seq_len=128"):
+        model(torch.zeros(1, 129, dtype=torch.long))
+    cache = KVCache(model.config, batch_size=1)
+    model(torch.zeros(1, 100, dtype=torch.long), kv_cache=cache)
+    with pytest.raises(ValueError, match=r"100 cached \+ 29 new"):
+        model(torch.zeros(1, 29, dtype=torch.long), kv_cache=cache)
+
+
+def test_bad_attention_mask_shape():
+    model = make()
+    with pytest.raises(ValueError, match="expected \\(1, 8\\)"):
+        model(torch.zeros(1, 8, dtype=torch.long), attention_mask=torch.ones(1, 7))
+
+
+def test_hugging_face_parameter_names():
+    model = MiniGPT(ModelConfig.from_preset("tiny", qkv_bias=True, tie_word_embeddings=False))
+    names = set(dict(model.named_parameters()))
+    expected = {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"}
+    for i in range(2):
+        p = f"model.layers.{i}."
+        expected |= {p + "input_layernorm.weight", p + "post_attention_layernorm.weight"}
+        expected |= {p + f"self_attn.{m}_proj.{w}" for m in "qkv" for w in ("weight", "bias")}
+        expected |= {p + "self_attn.o_proj.weight"}
+        expected |= {p + f"mlp.{m}_proj.weight" for m in ("gate", "up", "down")}
+    assert names == expected
+
+
+def test_tied_head_is_one_tensor():
+    model = MiniGPT(ModelConfig.from_preset("tiny"))
+    assert model.lm_head.weight is model.model.embed_tokens.weight
+    assert "lm_head.weight" not in dict(model.named_parameters())
+
+
+def test_meta_device_lists_a_7b_model_without_memory():
+    with torch.device("meta"):
+        model = MiniGPT(ModelConfig.from_preset("llama-7b"))
+    shapes = {n: tuple(p.shape) for n, p in model.named_parameters()}
+    assert shapes["model.layers.31.mlp.gate_proj.weight"] == (11008, 4096)
+    assert shapes["lm_head.weight"] == (32000, 4096)
+    assert all(p.is_meta for p in model.parameters())
+
+
+def test_bf16_autocast_and_bf16_weights_stay_close_to_fp32():
+    model = make()
+    ids = torch.randint(0, 256, (2, 24))
+    with torch.no_grad():
+        ref = model(ids).logits
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            auto = model(ids).logits
+        low = model.to(torch.bfloat16)(ids).logits
+    assert auto.dtype == torch.bfloat16 and low.dtype == torch.bfloat16
+    scale = ref.abs().max()
+    assert (auto.float() - ref).abs().max() < 0.05 * scale
+    assert (low.float() - ref).abs().max() < 0.05 * scale
+
+
+def test_backward_reaches_every_parameter():
+    model = make("mqa-bias-untied").train()
+    ids = torch.randint(0, 256, (2, 12))
+    model(ids, labels=ids).loss.backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_torch_compile_gives_the_same_logits():
+    model = make()
+    ids = torch.randint(0, 256, (2, 16))
+    with torch.no_grad():
+        expected = model(ids).logits
+        compiled = torch.compile(model, backend="aot_eager")  # traces the graph without a C++ toolchain
+        got = compiled(ids).logits
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
