@@ -1,0 +1,48 @@
+"""Interactive widgets for the chapters, using only API common to ipywidgets 7 and 8
+(Colab has shipped 7.x). Each widget redraws a figure from minigpt.viz, the same function a
+chapter calls first with default values so the online book (no kernel) still shows it."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+from .config import ModelConfig
+from .viz import plot_model_size
+
+
+def model_size_explorer(preset: str = "minimind2-small"):
+    """Sliders for the shapes of a model; redraws parameters by component and memory."""
+    base = ModelConfig.from_preset(preset)
+    style = {"description_width": "130px"}
+    layout = widgets.Layout(width="420px")
+    controls = {
+        "hidden_size": widgets.IntSlider(value=base.hidden_size, min=64, max=8192, step=64,
+                                         description="hidden size", style=style, layout=layout),
+        "num_layers": widgets.IntSlider(value=base.num_layers, min=1, max=96, description="layers",
+                                        style=style, layout=layout),
+        "num_heads": widgets.IntSlider(value=base.num_heads, min=1, max=128, description="query heads",
+                                       style=style, layout=layout),
+        "num_kv_heads": widgets.IntSlider(value=base.num_kv_heads, min=1, max=128, description="KV heads",
+                                          style=style, layout=layout),
+        "vocab_size": widgets.IntSlider(value=base.vocab_size, min=256, max=262144, step=256,
+                                        description="vocabulary", style=style, layout=layout),
+        "intermediate_size": widgets.IntSlider(value=base.intermediate_size, min=64, max=32768, step=64,
+                                               description="MLP width", style=style, layout=layout),
+        "tie_word_embeddings": widgets.Checkbox(value=base.tie_word_embeddings, description="tied LM head"),
+    }
+
+    def redraw(**values):
+        try:
+            config = ModelConfig(**values, max_seq_len=base.max_seq_len)
+        except ValueError as err:  # e.g. heads that do not divide the width: say why instead
+            print(err)
+            return
+        plot_model_size(config)
+        plt.show()
+
+    output = widgets.interactive_output(redraw, controls)
+    box = widgets.VBox([widgets.VBox(list(controls.values())), output])
+    display(box)
+    return box
