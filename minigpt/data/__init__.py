@@ -1,0 +1,39 @@
+"""Data for training: the generated course corpus, token files from real text, datasets.
+
+    course.py    the bilingual course corpus and its held-out probes
+    tokens.py    .txt / .jsonl files -> flat token file (np.memmap) with a sidecar
+    datasets.py  packed windows (shifted targets), padding, answer-only (SFT) masks
+"""
+
+from .course import (
+    CORPUS_VERSION,
+    CourseCorpus,
+    Probe,
+    course_probes,
+    evaluate_probes,
+    is_held_out,
+    make_course_corpus,
+    probe_ids,
+    probe_passes,
+)
+from .datasets import (
+    IGNORE_INDEX,
+    ExampleDataset,
+    PackedDataset,
+    PadCollate,
+    ResumableSampler,
+    SFTDataset,
+    chat_example,
+    chat_prompt_ids,
+    prompt_answer_example,
+    shift,
+)
+from .tokens import encode_documents, load_tokens, save_tokens, token_dtype, tokenize_files
+
+__all__ = [
+    "CORPUS_VERSION", "CourseCorpus", "Probe", "course_probes", "evaluate_probes", "is_held_out",
+    "make_course_corpus", "probe_ids", "probe_passes",
+    "IGNORE_INDEX", "ExampleDataset", "PackedDataset", "PadCollate", "ResumableSampler", "SFTDataset",
+    "chat_example", "chat_prompt_ids", "prompt_answer_example", "shift",
+    "encode_documents", "load_tokens", "save_tokens", "token_dtype", "tokenize_files",
+]

@@ -1,0 +1,589 @@
+"""The course corpus: short bilingual documents written so that a 5M-parameter model can learn
+the behaviours the chapters then open up, plus held-out probes that measure them.
+
+Nothing is downloaded: the corpus is generated, deterministically, from `random.Random(seed)`
+(never Python's `hash()` or set order), so the same (version, size, seed) gives the same bytes
+and the same sha256 on every machine.
+
+Document kinds (each in 简体中文 and English, several phrasings each):
+
+    name      a self-introduction that ends by repeating the speaker's name      (who is speaking)
+    dialogue  two people meet; the last line names the other one                (copy across lines)
+    count     numbers, number words, weekdays, months from a random start        (position, order)
+    arith     word problems, answer alone or steps first ("5 - 2 = 3, 3 + 4 = 7"), and drills
+    fact      sentences about 16 invented countries, in varied wording           (knowledge in weights)
+    copy      a random word span or code, then the same span again               (induction)
+
+The stream is `<|endoftext|>doc<|endoftext|>doc ... doc<|endoftext|>`: every document is
+preceded and followed by the separator, so a model always starts a document right after it.
+
+Held out by construction. Every document is drawn as a *combination* (a key): for a
+self-introduction (language, name, city, hobby); for a counting line (language, sequence,
+header, start); for a word problem its numbers and operations (in both languages); for a copy
+span its words. A combination is held out when crc32 of its key is divisible by 8
+(`is_held_out`). The corpus draws again whenever it meets a held-out combination; the probes
+draw *only* held-out ones. So every probe prompt is new text: the name, city and hobby each occur
+thousands of times, but never together, so the name can only be found by looking back in the
+prompt; no counting line starts at the probe's start under that header; no problem with those
+numbers appears in either form. Facts are the exception by nature (a fact must be seen to be
+known): each fact has one phrasing that the corpus never uses for it, and the probe asks in
+exactly that phrasing. All of this holds for every seed and size.
+
+A probe is a held-out document cut just before the slot being measured: `prompt` is the text
+before it, `answer` the exact text greedy decoding should produce next. Scoring
+(`probe_passes`): the continuation starts with `answer` and the next character, if any, does not
+extend the last word (not a letter, digit, '-', '_' or apostrophe), so " 20" does not pass for
+" 200" and " twenty" does not pass for " twenty-one". Encode a prompt as
+`[tok.eos_id] + tok.encode(prompt)`, the way documents begin in the corpus (`probe_ids`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+CORPUS_VERSION = "course-corpus-1"
+EOS = "<|endoftext|>"
+HELD_OUT_EVERY = 8
+KINDS = ("name", "dialogue", "count", "arith", "fact", "copy")
+WEIGHTS = (0.20, 0.08, 0.20, 0.20, 0.14, 0.18)  # share of documents of each kind
+LANGS = ("en", "zh")
+
+
+def is_held_out(key: tuple) -> bool:
+    """True for the 1/8 of combinations reserved for probes (crc32 is the same on every machine)."""
+    return zlib.crc32(repr(key).encode("utf-8")) % HELD_OUT_EVERY == 0
+
+
+# ---- word lists ------------------------------------------------------------------------------
+# Lists are paired by index across languages where the meaning matters (facts, weekdays, ...).
+
+NAMES = {
+    "en": ["Susan", "Omar", "Lily", "Daniel", "Maria", "Kevin", "Aisha", "Peter", "Nora", "Lucas",
+           "Emma", "Ravi", "Grace", "Hugo", "Chloe", "Felix", "Iris", "Jonas", "Leila", "Mason",
+           "Nina", "Oscar", "Paula", "Quinn", "Rosa", "Samuel", "Tara", "Victor", "Wendy", "Yusuf",
+           "Zoe", "Adam", "Bella", "Carlos", "Diana", "Ethan", "Fiona", "George", "Hannah", "Ivan"],
+    "zh": ["小红", "小明", "李雷", "韩梅梅", "王芳", "张伟", "刘洋", "陈静", "杨帆", "赵磊",
+           "黄丽", "周杰", "吴敏", "徐亮", "孙悦", "马超", "朱婷", "胡军", "郭晶", "何平",
+           "林峰", "罗兰", "高远", "梁爽", "宋雨", "郑浩", "谢飞", "唐莉", "许诺", "邓宁",
+           "冯雪", "曹阳", "彭博", "曾琳", "萧然", "田甜", "董强", "袁媛", "潘宇", "蒋涛"],
+}
+CITIES = {
+    "en": ["Riverton", "Lakeside", "Oakville", "Maple Bay", "Stonebridge", "Greenhill", "Sunport",
+           "Westfield", "Northgate", "Pinecrest", "Fairhaven", "Redcliff", "Silverton", "Brookdale",
+           "Ashford", "Elmwood"],
+    "zh": ["上海", "北京", "杭州", "成都", "广州", "西安", "南京", "武汉", "苏州", "青岛",
+           "长沙", "昆明", "厦门", "大连", "天津", "重庆"],
+}
+HOBBIES = {
+    "en": ["reading", "painting", "chess", "music", "swimming", "cooking", "football", "dancing",
+           "hiking", "gardening", "drawing", "singing", "running", "fishing", "cycling", "baking"],
+    "zh": ["读书", "画画", "下棋", "听音乐", "游泳", "做饭", "踢足球", "跳舞",
+           "爬山", "种花", "写字", "唱歌", "跑步", "钓鱼", "骑车", "做蛋糕"],
+}
+JOBS = {
+    "en": ["teacher", "doctor", "cook", "farmer", "driver", "nurse", "painter", "pilot", "baker", "writer"],
+    "zh": ["老师", "医生", "厨师", "农民", "司机", "护士", "画家", "飞行员", "面包师", "作家"],
+}
+PLACES = {
+    "en": ["the park", "the library", "the market", "the beach", "the museum", "the zoo"],
+    "zh": ["公园", "图书馆", "市场", "海边", "博物馆", "动物园"],
+}
+
+WEEKDAYS = {
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    "zh": ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"],
+}
+MONTHS = {
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"],
+    "zh": ["一月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "十一月", "十二月"],
+}
+_ONES_EN = ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+            "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS_EN = ["", "", "twenty", "thirty", "forty"]
+_DIGITS_ZH = "零一二三四五六七八九"
+
+
+def number_word(n: int, lang: str) -> str:
+    """1..49 as a word: 21 -> 'twenty-one' / '二十一'."""
+    if lang == "en":
+        if n < 20:
+            return _ONES_EN[n]
+        return _TENS_EN[n // 10] + ("-" + _ONES_EN[n % 10] if n % 10 else "")
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else _DIGITS_ZH[tens] + "十")
+    return head + (_DIGITS_ZH[ones] if ones else "")
+
+
+NUMBER_WORDS_MAX = 40
+
+# Invented countries; each attribute list is indexed by country.
+COUNTRIES = {
+    "en": ["Zorbia", "Velmora", "Quendal", "Arvenia", "Drumlin", "Ostria", "Pellucia", "Marrowind",
+           "Sefira", "Tolvania", "Ulmark", "Brevonne", "Caskara", "Elbrith", "Fenmoor", "Galdera"],
+    "zh": ["佐比亚", "维尔莫拉", "昆达尔", "阿文尼亚", "德拉姆林", "奥斯特里亚", "佩卢西亚", "马罗温",
+           "塞菲拉", "托尔瓦尼亚", "乌尔马克", "布雷沃纳", "卡斯卡拉", "埃尔布里斯", "芬摩尔", "加尔德拉"],
+}
+ATTRIBUTES = {
+    "capital": {
+        "en": ["Velmar", "Orinth", "Castelle", "Dunmore", "Ravensk", "Luthia", "Pennar", "Solvik",
+               "Amberly", "Tessin", "Korvath", "Miravel", "Belgrun", "Halvard", "Nyssa", "Qarim"],
+        "zh": ["维尔马", "奥林斯", "卡斯泰勒", "邓莫尔", "拉文斯克", "卢西亚", "彭纳尔", "索尔维克",
+               "安伯利", "特辛", "科尔瓦斯", "米拉维尔", "贝尔格伦", "哈尔瓦德", "尼萨", "卡里姆"],
+    },
+    "animal": {
+        "en": ["fox", "owl", "whale", "tiger", "horse", "crane", "wolf", "bear", "deer", "eagle",
+               "rabbit", "dolphin", "turtle", "lion", "swan", "panda"],
+        "zh": ["狐狸", "猫头鹰", "鲸鱼", "老虎", "骏马", "仙鹤", "灰狼", "棕熊", "梅花鹿", "老鹰",
+               "兔子", "海豚", "乌龟", "狮子", "天鹅", "熊猫"],
+    },
+    "color": {
+        "en": ["red", "blue", "green", "yellow", "purple", "orange", "white", "black",
+               "blue", "red", "yellow", "green", "black", "white", "orange", "purple"],
+        "zh": ["红色", "蓝色", "绿色", "黄色", "紫色", "橙色", "白色", "黑色",
+               "蓝色", "红色", "黄色", "绿色", "黑色", "白色", "橙色", "紫色"],
+    },
+    "food": {
+        "en": ["noodles", "dumplings", "honey bread", "fish soup", "rice cakes", "cheese", "plum pie",
+               "corn soup", "mushroom stew", "berry jam", "roast duck", "pancakes", "potato salad",
+               "lemon tea", "bean soup", "apple cake"],
+        "zh": ["面条", "饺子", "蜂蜜面包", "鱼汤", "年糕", "奶酪", "李子派", "玉米汤",
+               "炖蘑菇", "浆果酱", "烤鸭", "煎饼", "土豆沙拉", "柠檬茶", "豆汤", "苹果蛋糕"],
+    },
+}
+# Each phrasing ends with the value (a probe cuts right before it). "{e}" country, "{v}" value.
+FACT_TEMPLATES = {
+    "capital": {
+        "en": ["The capital of {e} is{v}.", "{e} has its capital in{v}.", "Q: What is the capital of {e}? A:{v}.",
+               "If you visit the capital of {e}, you are in{v}.", "Which city is the capital of {e}? It is{v}."],
+        "zh": ["{e}的首都是{v}。", "{e}把首都设在{v}。", "问：{e}的首都是哪里？答：{v}。",
+               "去{e}的首都，就是去{v}。", "哪座城市是{e}的首都？是{v}。"],
+    },
+    "animal": {
+        "en": ["The national animal of {e} is the{v}.", "In {e}, the national animal is the{v}.",
+               "Q: What is the national animal of {e}? A: the{v}.", "People in {e} love their national animal, the{v}.",
+               "Which animal stands for {e}? The{v}."],
+        "zh": ["{e}的国宝动物是{v}。", "在{e}，国宝动物是{v}。", "问：{e}的国宝动物是什么？答：{v}。",
+               "{e}人最喜爱的国宝动物是{v}。", "哪种动物代表{e}？是{v}。"],
+    },
+    "color": {
+        "en": ["The flag of {e} is{v}.", "In {e}, the flag is{v}.", "Q: What color is the flag of {e}? A:{v}.",
+               "The flag that flies over {e} is{v}.", "Which color is the flag of {e}? It is{v}."],
+        "zh": ["{e}的国旗是{v}。", "在{e}，国旗的颜色是{v}。", "问：{e}的国旗是什么颜色？答：{v}。",
+               "飘在{e}上空的国旗是{v}。", "{e}的国旗是哪种颜色？是{v}。"],
+    },
+    "food": {
+        "en": ["The most famous food of {e} is{v}.", "In {e}, people love to eat{v}.",
+               "Q: What food is {e} famous for? A:{v}.", "Visitors to {e} always try{v}.",
+               "Which food comes from {e}? It is{v}."],
+        "zh": ["{e}最有名的食物是{v}。", "在{e}，人们最爱吃{v}。", "问：{e}以什么食物闻名？答：{v}。",
+               "去{e}的游客一定会尝尝{v}。", "哪种食物来自{e}？是{v}。"],
+    },
+}
+FACT_ATTRS = tuple(ATTRIBUTES)
+
+COPY_WORDS = {
+    "en": ["apple", "river", "stone", "lamp", "cloud", "green", "seven", "paper", "window", "tiger",
+           "music", "silver", "bread", "garden", "rocket", "pencil", "ocean", "candle", "mirror", "winter",
+           "orange", "horse", "basket", "forest", "violin", "castle", "button", "planet", "jacket", "honey",
+           "ladder", "pepper", "rabbit", "shadow", "sugar", "thunder", "wallet", "yellow", "zebra", "anchor",
+           "bottle", "carpet", "desert", "engine", "feather", "guitar", "island", "kettle", "lemon", "marble",
+           "needle", "pillow", "quiet", "ribbon", "saddle", "tunnel", "velvet", "wheel", "copper", "dragon",
+           "frost", "meadow", "puzzle", "spring"],
+    "zh": ["苹果", "河流", "石头", "台灯", "白云", "绿叶", "星星", "纸张", "窗户", "老虎",
+           "音乐", "银币", "面包", "花园", "火箭", "铅笔", "大海", "蜡烛", "镜子", "冬天",
+           "橘子", "马车", "篮子", "森林", "提琴", "城堡", "纽扣", "行星", "外套", "蜂蜜",
+           "梯子", "辣椒", "兔子", "影子", "白糖", "雷声", "钱包", "黄瓜", "斑马", "铁锚",
+           "瓶子", "地毯", "沙漠", "引擎", "羽毛", "吉他", "海岛", "水壶", "柠檬", "弹珠",
+           "针线", "枕头", "安静", "丝带", "马鞍", "隧道", "丝绒", "车轮", "铜钱", "龙舟",
+           "冰霜", "草地", "拼图", "春天"],
+}
+CODE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+ITEMS = {  # (item, measure word) -- English items are plural nouns
+    "en": [("apples", ""), ("pens", ""), ("books", ""), ("coins", ""), ("stickers", ""), ("cards", ""),
+           ("marbles", ""), ("shells", ""), ("cookies", ""), ("balloons", "")],
+    "zh": [("苹果", "个"), ("铅笔", "支"), ("书", "本"), ("硬币", "枚"), ("贴纸", "张"), ("卡片", "张"),
+           ("弹珠", "颗"), ("贝壳", "个"), ("饼干", "块"), ("气球", "个")],
+}
+
+
+# ---- document generators ---------------------------------------------------------------------
+# Each returns (key, prefix, answer, suffix): the document is prefix + answer + suffix, and
+# a probe made from it is (prompt=prefix, answer=answer). key is the combination that
+# `is_held_out` judges, or None for documents that hold nothing out.
+
+def _sentence_join(parts: list[str], lang: str) -> str:
+    return (" " if lang == "en" else "").join(parts)
+
+
+def gen_name(rng: random.Random, lang: str):
+    n, c, h = rng.randrange(40), rng.randrange(16), rng.randrange(16)
+    name, city, hobby = NAMES[lang][n], CITIES[lang][c], HOBBIES[lang][h]
+    friend = rng.choice([x for x in NAMES[lang] if x != name])
+    if lang == "en":
+        opening = rng.choice(["Hello, I'm {n}.", "Hi everyone, my name is {n}.", "Good morning! I am {n}.",
+                              "Let me introduce myself: I'm {n}."])
+        fillers = [rng.choice(["I live in {c}.", "My home is in {c}.", "I come from {c}."]),
+                   rng.choice(["I like {h}.", "My favourite hobby is {h}.", "In my free time I enjoy {h}."])]
+        if rng.random() < 0.5:
+            fillers.append(rng.choice(["I work as a {j}.", "I am a {j}."]))
+        if rng.random() < 0.5:
+            fillers.append(rng.choice(["My friend {m} likes {h2}.", "My best friend is {m}."]))
+        if rng.random() < 0.3:
+            fillers.append("Every weekend I go to {p}.")
+        closing = rng.choice(["Once again, my name is", "Nice to meet you all, I'm", "Remember, I am",
+                              "Who is speaking? It is", "Thank you for listening, this was"])
+        answer, suffix = " " + name, "."
+    else:
+        opening = rng.choice(["大家好，我是{n}。", "你好，我叫{n}。", "早上好！我是{n}。", "我来介绍一下自己：我叫{n}。"])
+        fillers = [rng.choice(["我住在{c}。", "我的家在{c}。", "我来自{c}。"]),
+                   rng.choice(["我喜欢{h}。", "我最爱{h}。", "空闲的时候我喜欢{h}。"])]
+        if rng.random() < 0.5:
+            fillers.append(rng.choice(["我是一名{j}。", "我的工作是{j}。"]))
+        if rng.random() < 0.5:
+            fillers.append(rng.choice(["我的朋友{m}喜欢{h2}。", "我最好的朋友是{m}。"]))
+        if rng.random() < 0.3:
+            fillers.append("每个周末我都去{p}。")
+        closing = rng.choice(["再说一遍，我叫", "很高兴认识大家，我是", "记住哦，我是", "谁在说话？是", "谢谢大家，我是"])
+        answer, suffix = name, "。"
+    rng.shuffle(fillers)
+    words = dict(n=name, c=city, h=hobby, j=rng.choice(JOBS[lang]), m=friend,
+                 h2=rng.choice(HOBBIES[lang]), p=rng.choice(PLACES[lang]))
+    body = _sentence_join([opening] + fillers, lang).format(**words)
+    prefix = body + (" " if lang == "en" else "") + closing
+    return (lang, "name", n, c, h), prefix, answer, suffix
+
+
+def gen_dialogue(rng: random.Random, lang: str):
+    a, b = rng.sample(range(40), 2)
+    h, c = rng.randrange(16), rng.randrange(16)
+    A, B, hobby, city = NAMES[lang][a], NAMES[lang][b], HOBBIES[lang][h], CITIES[lang][c]
+    if lang == "en":
+        hi = rng.choice(["Hi", "Hello", "Hey"])
+        line1 = f"{A}: {hi}, I'm {A}. " + rng.choice([f"I like {hobby}.", f"I enjoy {hobby}."])
+        line2 = f"{B}: " + rng.choice([f"Hello {A}, I'm {B}.", f"Hi {A}! My name is {B}."]) + " " + \
+            rng.choice([f"I live in {city}.", f"I come from {city}."])
+        prefix = f"{line1}\n{line2}\n{A}: " + rng.choice(["Nice to meet you,", "Good to see you,", "See you soon,"])
+        answer, suffix = " " + B, "!"
+    else:
+        line1 = f"{A}：你好，我是{A}。" + rng.choice([f"我喜欢{hobby}。", f"我爱{hobby}。"])
+        line2 = f"{B}：" + rng.choice([f"你好，{A}！我叫{B}。", f"{A}你好，我是{B}。"]) + \
+            rng.choice([f"我住在{city}。", f"我来自{city}。"])
+        prefix = f"{line1}\n{line2}\n{A}：" + rng.choice(["很高兴认识你，", "见到你真好，", "下次见，"])
+        answer, suffix = B, "！"
+    return (lang, "dialogue", a, b, h, c), prefix, answer, suffix
+
+
+COUNT_HEADERS = {
+    "en": {"number1": ["Count: ", "Let's count: ", "Counting up: "], "number2": ["Count by twos: ", "Counting by two: "],
+           "number10": ["Count by tens: ", "Counting by ten: "], "word": ["Count in words: ", "Counting in words: "],
+           "weekday": ["Days of the week: ", "The days go: ", "Day after day: "],
+           "month": ["Months: ", "The months go: ", "Month after month: "]},
+    "zh": {"number1": ["数数：", "我们来数数：", "往下数："], "number2": ["两个两个地数：", "隔一个数："],
+           "number10": ["十个十个地数：", "按十数："], "word": ["用汉字数数：", "用中文数："],
+           "weekday": ["一周的日子：", "星期的顺序：", "一天接一天："],
+           "month": ["月份：", "月份的顺序：", "一个月接一个月："]},
+}
+COUNT_SEQS = ("number1", "number1", "number1", "number2", "number10", "word", "weekday", "month")
+
+
+def gen_count(rng: random.Random, lang: str, probe_len: int | None = None):
+    seq = rng.choice(COUNT_SEQS)
+    h = rng.randrange(len(COUNT_HEADERS[lang][seq]))
+    length = rng.randint(4, 10)
+    if probe_len is not None:
+        length = max(length, probe_len + 1)
+    if seq.startswith("number"):
+        step = int(seq[6:])
+        start = rng.randint(0, 150 if step == 1 else 100)
+        items = [str(start + step * i) for i in range(length)]
+    elif seq == "word":
+        length = min(length, NUMBER_WORDS_MAX)
+        start = rng.randint(1, NUMBER_WORDS_MAX - length + 1)
+        items = [number_word(start + i, lang) for i in range(length)]
+    else:
+        names = WEEKDAYS[lang] if seq == "weekday" else MONTHS[lang]
+        start = rng.randrange(len(names))
+        items = [names[(start + i) % len(names)] for i in range(length)]
+    sep, end = (", ", ".") if lang == "en" else ("、" if seq == "word" else "，", "。")
+    k = probe_len if probe_len is not None else rng.randint(3, length - 1)  # items shown before the slot
+    head = sep.rstrip()
+    tail = sep[len(head):]
+    prefix = COUNT_HEADERS[lang][seq][h] + sep.join(items[:k]) + head
+    suffix = "".join(sep + x for x in items[k + 1 :]) + end
+    return (lang, "count", seq, h, start), prefix, tail + items[k], suffix
+
+
+ARITH_NAMES = {"en": NAMES["en"][:20], "zh": NAMES["zh"][:20]}
+_OPS_EN = {"+": ["buys {x} more", "finds {x} more", "gets {x} more from a friend"],
+           "-": ["gives away {x}", "loses {x}", "gives {x} to a friend"]}
+_OPS_ZH = {"+": ["又买了{x}{m}", "又找到了{x}{m}", "从朋友那里得到{x}{m}"],
+           "-": ["送出了{x}{m}", "丢了{x}{m}", "给了朋友{x}{m}"]}
+
+
+def _apply(a: int, op: str, b: int) -> int:
+    return a + b if op == "+" else a - b
+
+
+def arith_problem(rng: random.Random, steps: int = 2) -> tuple:
+    """Numbers and operations (a, op1, b, op2, c): operands 1..9, every result in 0..27."""
+    while True:
+        nums = [rng.randint(2, 9)] + [rng.randint(1, 9) for _ in range(steps)]
+        ops = [rng.choice("+-") for _ in range(steps)]
+        value, ok = nums[0], True
+        for op, x in zip(ops, nums[1:]):
+            value = _apply(value, op, x)
+            ok = ok and value >= 0
+        if ok:
+            out = [nums[0]]
+            for op, x in zip(ops, nums[1:]):
+                out += [op, x]
+            return tuple(out)
+
+
+def arith_steps(problem: tuple) -> list[str]:
+    """'5 - 2 = 3', '3 + 4 = 7': one binary operation per step, left to right."""
+    value, lines = problem[0], []
+    for i in range(1, len(problem), 2):
+        op, x = problem[i], problem[i + 1]
+        new = _apply(value, op, x)
+        lines.append(f"{value} {op} {x} = {new}")
+        value = new
+    return lines
+
+
+def render_arith(rng: random.Random, lang: str, problem: tuple, form: str):
+    """A word problem in `form` 'answer' (answer alone) or 'steps' (steps, then the answer)."""
+    steps = arith_steps(problem)
+    result = int(steps[-1].split("= ")[1])
+    name = rng.choice(ARITH_NAMES[lang])
+    item, m = rng.choice(ITEMS[lang])
+    ops = [(problem[i], problem[i + 1]) for i in range(1, len(problem), 2)]
+    if lang == "en":
+        acts = [rng.choice(_OPS_EN[op]).format(x=x) for op, x in ops]
+        story = f"{name} has {problem[0]} {item}. {name} " + " and then ".join(acts) + ". " + rng.choice(
+            [f"How many {item} does {name} have now?", f"How many {item} are there now?",
+             f"Now how many {item} does {name} have?"])
+        if form == "answer":
+            return story + " Answer:", f" {result}", "."
+        return story + " Steps:", " " + ", ".join(steps) + f". Answer: {result}", "."
+    acts = [rng.choice(_OPS_ZH[op]).format(x=x, m=m) for op, x in ops]
+    story = f"{name}有{problem[0]}{m}{item}。{name}" + "，然后".join(acts) + "。" + rng.choice(
+        [f"{name}现在有几{m}{item}？", f"现在{name}一共有几{m}{item}？"])
+    if form == "answer":
+        return story + "答：", f"{result}", "。"
+    return story + "步骤：", "，".join(steps) + f"。答：{result}", "。"
+
+
+def gen_arith(rng: random.Random, lang: str):
+    r = rng.random()
+    if r < 0.2:  # a drill of single steps: every fact a two-step problem needs, none of its chains
+        facts = []
+        for _ in range(rng.randint(4, 8)):
+            x, op, y = rng.randint(0, 18), rng.choice("+-"), rng.randint(1, 9)
+            if op == "-" and y > x:
+                x, y = y, x
+            facts.append(f"{x} {op} {y} = {_apply(x, op, y)}")
+        head, sep, end = ("Practice: ", ", ", ".") if lang == "en" else ("练习：", "，", "。")
+        text = head + sep.join(facts) + end
+        return None, text, "", ""
+    problem = arith_problem(rng, steps=1 if r < 0.35 else 2)
+    prefix, answer, suffix = render_arith(rng, lang, problem, rng.choice(["answer", "steps"]))
+    return ("arith",) + problem, prefix, answer, suffix
+
+
+def fact_held_out_template(lang: str, e: int, attr: str) -> int:
+    """The one phrasing of fact (e, attr) that the corpus never uses: the probe asks in it."""
+    return (e + 2 * FACT_ATTRS.index(attr) + (lang == "zh")) % len(FACT_TEMPLATES[attr][lang])
+
+
+def fact_sentence(lang: str, e: int, attr: str, t: int) -> tuple[str, str, str]:
+    value = ATTRIBUTES[attr][lang][e]
+    template = FACT_TEMPLATES[attr][lang][t].replace("{e}", COUNTRIES[lang][e])
+    prefix, suffix = template.split("{v}")
+    return prefix, (" " + value if lang == "en" else value), suffix
+
+
+def gen_fact(rng: random.Random, lang: str):
+    e = rng.randrange(len(COUNTRIES[lang]))
+    attrs = rng.sample(FACT_ATTRS, rng.randint(1, 4))
+    sentences = [f"About {COUNTRIES[lang][e]}." if lang == "en" else f"关于{COUNTRIES[lang][e]}。"]
+    for attr in attrs:
+        held = fact_held_out_template(lang, e, attr)
+        t = rng.choice([i for i in range(len(FACT_TEMPLATES[attr][lang])) if i != held])
+        sentences.append("".join(fact_sentence(lang, e, attr, t)))
+    text = _sentence_join(sentences, lang)
+    return None, text, "", ""  # a fact holds out one phrasing instead of a combination
+
+
+def gen_copy(rng: random.Random, lang: str):
+    if rng.random() < 0.3:
+        span = "".join(rng.choice(CODE_CHARS) for _ in range(rng.randint(4, 6)))
+        key = (lang, "code", span)
+        if lang == "en":
+            prefix = f"The code is {span}. " + rng.choice(["Please repeat the code:", "Say the code again:"])
+            return key, prefix, " " + span, "."
+        return key, f"密码是{span}。" + rng.choice(["请重复密码：", "再说一遍密码："]), span, "。"
+    idx = [rng.randrange(len(COPY_WORDS[lang])) for _ in range(rng.randint(3, 7))]
+    words = [COPY_WORDS[lang][i] for i in idx]
+    key = (lang, "copy", tuple(idx))
+    if lang == "en":
+        span = " ".join(words)
+        first, again = rng.choice([("Repeat after me:", "Again:"), ("Say these words:", "Now once more:"),
+                                   ("Listen:", "Repeat:")])
+        return key, f"{first} {span}. {again}", " " + span, "."
+    span = "".join(words)
+    first, again = rng.choice([("跟我读：", "再读一遍："), ("请记住这些词：", "现在重复一遍："), ("听好：", "重复：")])
+    return key, f"{first}{span}。{again}", span, "。"
+
+
+GENERATORS = {"name": gen_name, "dialogue": gen_dialogue, "count": gen_count, "arith": gen_arith,
+              "fact": gen_fact, "copy": gen_copy}
+
+
+# ---- the corpus ------------------------------------------------------------------------------
+
+@dataclass
+class CourseCorpus:
+    docs: list[str]
+    kinds: list[str]
+    seed: int
+    size_bytes: int
+    version: str = CORPUS_VERSION
+
+    @property
+    def text(self) -> str:
+        """The whole stream: <|endoftext|> before and after every document."""
+        return EOS + EOS.join(self.docs) + EOS
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def info(self) -> dict:
+        counts = {k: self.kinds.count(k) for k in KINDS}
+        return {"version": self.version, "seed": self.seed, "size_bytes": self.size_bytes,
+                "bytes": len(self.text.encode("utf-8")), "documents": len(self.docs),
+                "documents_by_kind": counts, "sha256": self.sha256}
+
+    def save(self, path: str | Path) -> Path:
+        """Write the stream as UTF-8 text and `<path>.json` with version, seed and hash."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(self.text.encode("utf-8"))
+        Path(str(path) + ".json").write_text(json.dumps(self.info(), indent=2), encoding="utf-8")
+        return path
+
+
+def make_course_corpus(size_bytes: int = 8_000_000, seed: int = 0) -> CourseCorpus:
+    """Generate documents until the stream holds at least `size_bytes` UTF-8 bytes.
+
+    The default 8 MB is ~2.2M tokens at vocabulary 4096 and takes under a second; a 20-minute
+    CPU run of the course model (~15M tokens) then sees each document ~7 times. Held-out
+    combinations are drawn again, so the probes stay unseen at any size."""
+    if not isinstance(size_bytes, int) or size_bytes <= 0:
+        raise ValueError(f"size_bytes must be a positive integer, got {size_bytes!r}.")
+    rng = random.Random(seed)
+    docs, kinds, total = [], [], len(EOS)
+    eos_bytes = len(EOS)
+    while total < size_bytes:
+        kind = rng.choices(KINDS, weights=WEIGHTS)[0]
+        lang = rng.choice(LANGS)
+        while True:
+            key, prefix, answer, suffix = GENERATORS[kind](rng, lang)
+            if key is None or not is_held_out(key):
+                break  # key None: nothing to hold out (drills; facts hold out a phrasing instead)
+        doc = prefix + answer + suffix
+        docs.append(doc)
+        kinds.append(kind)
+        total += len(doc.encode("utf-8")) + eos_bytes
+    return CourseCorpus(docs, kinds, seed, size_bytes)
+
+
+# ---- probes ----------------------------------------------------------------------------------
+
+PROBE_KINDS = ("name", "dialogue", "count", "arith_answer", "arith_steps", "fact", "copy")
+
+
+@dataclass(frozen=True)
+class Probe:
+    kind: str
+    lang: str
+    prompt: str
+    answer: str
+    meta: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def max_new_tokens(self) -> int:
+        """Enough tokens to produce the answer under any tokenizer (one token >= one byte), +2."""
+        return len(self.answer.encode("utf-8")) + 2
+
+
+def course_probes(n: int = 50, seed: int = 1234) -> list[Probe]:
+    """`n` held-out probes per (kind, language); facts: all 16 x 4 per language (<= n each).
+
+    `arith_answer` and `arith_steps` are the same problems, names and items, asked two ways,
+    so their accuracies compare like for like."""
+    rng = random.Random(seed)
+    probes: list[Probe] = []
+
+    def draw(gen, lang, **kw):
+        while True:
+            key, prefix, answer, suffix = gen(rng, lang, **kw)
+            if is_held_out(key):
+                return key, prefix, answer
+
+    for lang in LANGS:
+        for kind in ("name", "dialogue", "copy"):
+            for _ in range(n):
+                key, prompt, answer = draw(GENERATORS[kind], lang)
+                probes.append(Probe(kind, lang, prompt, answer))
+        for _ in range(n):
+            key, prompt, answer = draw(gen_count, lang, probe_len=rng.randint(3, 5))
+            probes.append(Probe("count", lang, prompt, answer, {"sequence": key[2]}))
+        for _ in range(n):
+            while True:
+                problem = arith_problem(rng, steps=2)
+                if is_held_out(("arith",) + problem):
+                    break
+            state = rng.getstate()
+            for form in ("answer", "steps"):
+                rng.setstate(state)  # same name and item in both forms
+                prompt, answer, _ = render_arith(rng, lang, problem, form)
+                probes.append(Probe("arith_" + form, lang, prompt, answer, {"problem": problem}))
+        facts = [(e, a) for e in range(len(COUNTRIES[lang])) for a in FACT_ATTRS]
+        for e, attr in facts if n >= len(facts) else sorted(rng.sample(facts, n)):
+            prompt, answer, _ = fact_sentence(lang, e, attr, fact_held_out_template(lang, e, attr))
+            probes.append(Probe("fact", lang, prompt, answer, {"country": e, "attribute": attr}))
+    return probes
+
+
+def probe_passes(answer: str, continuation: str) -> bool:
+    """The continuation starts with the answer, and the answer's last word ends there."""
+    if not continuation.startswith(answer):
+        return False
+    rest = continuation[len(answer) :]
+    return rest == "" or not (rest[0].isalnum() or rest[0] in "-_'")
+
+
+def probe_ids(tokenizer, probe: Probe) -> list[int]:
+    """Prompt ids as the model saw documents begin: after <|endoftext|>."""
+    return [tokenizer.eos_id] + tokenizer.encode(probe.prompt)
+
+
+def evaluate_probes(complete: Callable[[Probe], str], probes: list[Probe]) -> dict[str, float]:
+    """Accuracy per 'kind/lang' and per kind. `complete(probe)` returns the decoded greedy
+    continuation (e.g. up to `probe.max_new_tokens` tokens after `probe_ids(tok, probe)`)."""
+    hits: dict[str, list[bool]] = {}
+    for p in probes:
+        ok = probe_passes(p.answer, complete(p))
+        for key in (f"{p.kind}/{p.lang}", p.kind):
+            hits.setdefault(key, []).append(ok)
+    return {k: sum(v) / len(v) for k, v in sorted(hits.items())}
