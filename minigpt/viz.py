@@ -41,8 +41,7 @@ def plot_parameter_breakdown(configs: dict[str, ModelConfig], share: bool = True
     if share:
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.legend(ncol=len(GROUPS), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.35 if share else -0.3),
-              frameon=False)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return ax
 
 

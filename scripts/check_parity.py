@@ -42,7 +42,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from course import EDITIONS, NOTEBOOKS, ROOT, rel  # noqa: E402
+from course import EDITIONS, NOTEBOOKS, ROOT, merge_streams, rel  # noqa: E402
 
 FC_ID = re.compile(r"\bFC-\d{2}-\d+\b")
 # A fact-check box is a block quote whose first line is "> **Fact check FC-NN-M**" (en) or
@@ -98,7 +98,7 @@ def render_outputs(cell, sanitize, images: str) -> list[str]:
     tags = cell.metadata.get("tags", [])
     ignore = "nbval-ignore-output" in tags
     out = []
-    for o in cell.get("outputs", []):
+    for o in merge_streams(cell.get("outputs", [])):
         kind = o.output_type
         if kind == "stream":
             out.append(f"  stream {o.name}" + ("" if ignore else ":\n" + indent(sanitize(o.text))))

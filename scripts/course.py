@@ -71,3 +71,17 @@ def rel(path: Path) -> str:
         return path.relative_to(ROOT).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def merge_streams(outputs: list) -> list:
+    """Join consecutive stream outputs of the same name (stdout, stderr). The kernel splits a
+    cell's printing into chunks at arbitrary points (it flushes on a timer), so the same text
+    can arrive as one output or as several; merged, it is the same on every run."""
+    merged = []
+    for o in outputs:
+        if merged and o.get("output_type") == "stream" and merged[-1].get("output_type") == "stream" \
+                and merged[-1].get("name") == o.get("name"):
+            merged[-1]["text"] = merged[-1]["text"] + o["text"]
+        else:
+            merged.append(o)
+    return merged

@@ -25,7 +25,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from course import chapter_notebooks, rel  # noqa: E402
+from course import chapter_notebooks, merge_streams, rel  # noqa: E402
 
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -59,6 +59,9 @@ def execute(path: Path, cell_timeout: int) -> float:
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
     nbformat.write(stabilize_widget_ids(nb, path), path)
     return seconds
 
