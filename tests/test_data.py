@@ -27,6 +27,7 @@ from minigpt.data import (
     course_probes,
     encode_documents,
     evaluate_probes,
+    iter_texts,
     load_tokens,
     make_course_corpus,
     probe_ids,
@@ -301,6 +302,18 @@ def test_tokenize_files_txt_and_jsonl_stream_equals_whole_encoding(small, tmp_pa
     assert out.stat().st_size == 2 * len(expected)
     # a folder is read the same way (files sorted by name)
     assert tokenize_files(tmp_path, tok, tmp_path / "again.bin", progress=False)["count"] == len(expected)
+
+
+def test_iter_texts_feeds_tokenizer_training(tmp_path):
+    (tmp_path / "a.txt").write_text(TXT, encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text('{"text": "你好，世界"}\n{"text": ""}\n{"text": "hello world"}\n', encoding="utf-8")
+    texts = list(iter_texts(tmp_path, chunk_bytes=100))
+    assert "".join(texts[:-2]) == TXT and texts[-2:] == ["你好，世界", "hello world"]
+    tok = Tokenizer.train(iter_texts(tmp_path), vocab_size=300)
+    assert tok.decode(tok.encode(TXT)) == TXT
+    (tmp_path / "c.jsonl").write_text('{"txt": "typo"}\n')
+    with pytest.raises(ValueError, match=r'c\.jsonl, line 1: no "text" field'):
+        Tokenizer.train(iter_texts(tmp_path), vocab_size=300)
 
 
 def test_load_tokens_refuses_another_tokenizer_and_truncation(tok, small, tmp_path):

@@ -28,12 +28,12 @@ from .datasets import (
     prompt_answer_example,
     shift,
 )
-from .tokens import encode_documents, load_tokens, save_tokens, token_dtype, tokenize_files
+from .tokens import encode_documents, iter_texts, load_tokens, save_tokens, token_dtype, tokenize_files
 
 __all__ = [
     "CORPUS_VERSION", "CourseCorpus", "Probe", "course_probes", "evaluate_probes", "is_held_out",
     "make_course_corpus", "probe_ids", "probe_passes",
     "IGNORE_INDEX", "ExampleDataset", "PackedDataset", "PadCollate", "ResumableSampler", "SFTDataset",
     "chat_example", "chat_prompt_ids", "prompt_answer_example", "shift",
-    "encode_documents", "load_tokens", "save_tokens", "token_dtype", "tokenize_files",
+    "encode_documents", "iter_texts", "load_tokens", "save_tokens", "token_dtype", "tokenize_files",
 ]

@@ -379,6 +379,7 @@ class Probe:
 
 def course_probes(n: int = 50, seed: int = 1234) -> list[Probe]:
     """`n` held-out probes per (kind, language); facts: all 16 x 4 per language (<= n each).
+    `meta["key"]` is the held-out combination a probe was drawn from (see `is_held_out`).
 
     `arith_answer` and `arith_steps` are the same problems, names and items, asked two ways,
     so their accuracies compare like for like."""
@@ -395,10 +396,10 @@ def course_probes(n: int = 50, seed: int = 1234) -> list[Probe]:
         for kind in ("name", "dialogue", "copy"):
             for _ in range(n):
                 key, prompt, answer = draw(GENERATORS[kind], lang)
-                probes.append(Probe(kind, lang, prompt, answer))
+                probes.append(Probe(kind, lang, prompt, answer, {"key": key}))
         for _ in range(n):
             key, prompt, answer = draw(gen_count, lang, probe_len=rng.randint(3, 5))
-            probes.append(Probe("count", lang, prompt, answer, {"sequence": key[2]}))
+            probes.append(Probe("count", lang, prompt, answer, {"key": key, "sequence": key[2]}))
         for _ in range(n):
             while True:
                 problem = arith_problem(rng, steps=2)
