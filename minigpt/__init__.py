@@ -4,6 +4,7 @@ from .cache import KVCache
 from .config import ModelConfig
 from .counting import count_parameters
 from .model import MiniGPT
+from .tokenizer import Tokenizer
 
-__all__ = ["ModelConfig", "MiniGPT", "KVCache", "count_parameters"]
+__all__ = ["ModelConfig", "MiniGPT", "KVCache", "Tokenizer", "count_parameters"]
 __version__ = "0.1.0"
