@@ -1,0 +1,174 @@
+"""From logits to the next token: the transformations a sampler applies, as small pure functions.
+
+The model gives one score (a logit) per vocabulary entry. Turning those scores into a choice
+takes a few steps, each a function here that takes logits and returns new logits, so a chapter
+can apply them one at a time and plot the distribution after each:
+
+    logits --repetition penalty--> --/ temperature--> --top-k--> --top-p--> softmax --> sample
+
+The order is Hugging Face's (`transformers` applies its logits processors in this order), so the
+same settings mean the same distribution in both libraries. Removed tokens get logit -inf, so
+after softmax their probability is exactly 0.
+
+Greedy decoding is the limit temperature -> 0: dividing by a tiny temperature makes the largest
+logit dominate softmax completely. Top-k (k >= 1) and top-p always keep the most likely token,
+so greedy is also the limit of every filtered distribution; `choose_next` therefore treats
+temperature 0 as argmax and ignores top-k / top-p there.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+NEG_INF = float("-inf")
+
+
+def check_sampling_args(temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
+                        repetition_penalty: float = 1.0) -> None:
+    """Raise a ValueError that says what is wrong and what is allowed."""
+    if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not temperature >= 0:
+        raise ValueError(
+            f"temperature must be >= 0, got {temperature!r}. Use 0 for greedy decoding (always the most "
+            f"likely token), 1 to sample from the model's own distribution, < 1 for safer text, > 1 for wilder text."
+        )
+    if math.isinf(temperature):
+        raise ValueError("temperature must be finite; a very large temperature approaches the uniform distribution.")
+    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 0:
+        raise ValueError(f"top_k must be an integer >= 0 (0 = no top-k filtering), got {top_k!r}.")
+    if not isinstance(top_p, (int, float)) or isinstance(top_p, bool) or not 0.0 < top_p <= 1.0:
+        raise ValueError(
+            f"top_p must be in (0, 1], got {top_p!r}: it is the probability mass the kept tokens must "
+            f"cover (1 = no top-p filtering; 0 would keep nothing)."
+        )
+    if not isinstance(repetition_penalty, (int, float)) or isinstance(repetition_penalty, bool) \
+            or not repetition_penalty > 0 or math.isinf(repetition_penalty):
+        raise ValueError(
+            f"repetition_penalty must be a positive number (1 = no penalty, > 1 discourages tokens "
+            f"already seen), got {repetition_penalty!r}."
+        )
+
+
+# ---- the transformations: logits in, logits out ----------------------------------------------
+
+
+def apply_repetition_penalty(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
+    """Make tokens that already appeared less likely (CTRL, Keskar et al. 2019, as in transformers).
+
+    seen: bool, same shape as logits, True where the token occurred in the prompt or the output.
+    A positive logit is divided by the penalty, a negative one multiplied by it, so with
+    penalty > 1 a seen token always moves down whatever the sign of its logit."""
+    if penalty == 1.0:
+        return logits
+    penalized = torch.where(logits > 0, logits / penalty, logits * penalty)
+    return torch.where(seen, penalized, logits)
+
+
+def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """softmax(logits / T): T < 1 sharpens the distribution, T > 1 flattens it, T = 1 keeps it."""
+    if temperature <= 0:
+        raise ValueError(f"apply_temperature needs temperature > 0 (0 means greedy: use argmax), got {temperature}.")
+    return logits if temperature == 1.0 else logits / temperature
+
+
+def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep the k largest logits in each row, set the rest to -inf. k = 0 keeps everything.
+
+    Tokens tied with the k-th largest logit are all kept (as in transformers), so a row can keep
+    more than k tokens only when logits are exactly equal."""
+    if k <= 0 or k >= logits.shape[-1]:
+        return logits
+    kth_largest = torch.topk(logits, k, dim=-1).values[..., -1:]
+    return logits.masked_fill(logits < kth_largest, NEG_INF)
+
+
+def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
+    """Nucleus sampling (Holtzman et al. 2019): keep the smallest set of most likely tokens whose
+    probabilities add up to at least p; set the rest to -inf. p = 1 keeps everything.
+
+    Rule, token by token from the most likely: a token is kept if the tokens ranked above it
+    cover less than p. The most likely token is always kept. With probabilities
+    [0.4, 0.3, 0.15, 0.1, 0.05] and p = 0.9: the mass above each token is 0, 0.4, 0.7, 0.85,
+    0.95, so the first four are kept (they cover 0.95 >= 0.9; three would cover only 0.85)."""
+    if p >= 1.0:
+        return logits
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    sorted_probs = torch.softmax(sorted_logits.float(), dim=-1)
+    mass_above = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
+    remove_sorted = mass_above >= p
+    remove = torch.zeros_like(remove_sorted).scatter(-1, order, remove_sorted)
+    return logits.masked_fill(remove, NEG_INF)
+
+
+def process_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+                   repetition_penalty: float = 1.0, seen: torch.Tensor | None = None) -> torch.Tensor:
+    """All the transformations, in order. temperature must be > 0 here (0 is greedy: see choose_next)."""
+    if repetition_penalty != 1.0:
+        logits = apply_repetition_penalty(logits, seen, repetition_penalty)
+    logits = apply_temperature(logits, temperature)
+    logits = top_k_filter(logits, top_k)
+    return top_p_filter(logits, top_p)
+
+
+def choose_next(logits: torch.Tensor, temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
+                repetition_penalty: float = 1.0, seen: torch.Tensor | None = None,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """(B, V) logits -> (B,) chosen token ids: argmax when temperature is 0, else a sample."""
+    if repetition_penalty != 1.0:
+        logits = apply_repetition_penalty(logits, seen, repetition_penalty)
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    logits = top_p_filter(top_k_filter(apply_temperature(logits, temperature), top_k), top_p)
+    probs = torch.softmax(logits.float(), dim=-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+# ---- for teaching: what each step did --------------------------------------------------------
+
+
+def explain_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+                   repetition_penalty: float = 1.0, seen: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """The probability distribution after each transformation, in the order applied.
+
+    Returns {"model": softmax(logits), then "repetition_penalty", "temperature", "top_k", "top_p"
+    for those that are active}; the last entry is the distribution actually sampled from. With
+    temperature 0 the last entry is "greedy", a one-hot vector on the argmax."""
+    check_sampling_args(temperature, top_k, top_p, repetition_penalty)
+    steps = {"model": softmax(logits)}
+    if repetition_penalty != 1.0:
+        logits = apply_repetition_penalty(logits, seen, repetition_penalty)
+        steps["repetition_penalty"] = softmax(logits)
+    if temperature == 0:
+        greedy = torch.zeros_like(steps["model"])
+        steps["greedy"] = greedy.scatter_(-1, logits.argmax(dim=-1, keepdim=True), 1.0)
+        return steps
+    if temperature != 1.0:
+        logits = apply_temperature(logits, temperature)
+        steps["temperature"] = softmax(logits)
+    if 0 < top_k < logits.shape[-1]:
+        logits = top_k_filter(logits, top_k)
+        steps["top_k"] = softmax(logits)
+    if top_p < 1.0:
+        logits = top_p_filter(logits, top_p)
+        steps["top_p"] = softmax(logits)
+    return steps
+
+
+def softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Probabilities in fp32 (a bf16 softmax over 4096 entries loses the small ones)."""
+    return torch.softmax(logits.float(), dim=-1)
+
+
+def entropy(probs: torch.Tensor, base: float = 2.0) -> torch.Tensor:
+    """-sum p log p, in bits by default: 0 for a certain choice, log2(V) for uniform over V tokens.
+    Zero-probability entries contribute 0 (the limit of p log p)."""
+    logp = torch.log(probs.clamp_min(torch.finfo(probs.dtype).tiny))
+    return -(probs * logp).sum(-1) / math.log(base)
+
+
+def token_rank(logits: torch.Tensor, token: torch.Tensor) -> torch.Tensor:
+    """1-based rank of `token` in each row of logits: 1 = the model's top choice.
+    Ties count in the token's favour (equal logits share the better rank)."""
+    chosen = logits.gather(-1, token.unsqueeze(-1))
+    return (logits > chosen).sum(-1) + 1
