@@ -3,8 +3,9 @@
 from .cache import KVCache
 from .config import ModelConfig
 from .counting import count_parameters
+from .generate import generate
 from .model import MiniGPT
 from .tokenizer import Tokenizer
 
-__all__ = ["ModelConfig", "MiniGPT", "KVCache", "Tokenizer", "count_parameters"]
+__all__ = ["ModelConfig", "MiniGPT", "KVCache", "Tokenizer", "count_parameters", "generate"]
 __version__ = "0.1.0"
