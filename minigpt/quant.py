@@ -52,21 +52,32 @@ def quantize(weight: torch.Tensor, bits: int = 8, group_size: int | None = None)
         raise ValueError(f"bits must be 4 or 8, got {bits}.")
     if weight.ndim != 2:
         raise ValueError(f"quantize expects a 2-D weight matrix, got shape {tuple(weight.shape)}.")
+    if group_size is not None and (not isinstance(group_size, int) or group_size <= 0):
+        raise ValueError(f"group_size must be a positive integer or None (one scale per row), got {group_size!r}.")
     rows, cols = weight.shape
-    if group_size is not None and cols % group_size:
-        raise ValueError(f"group_size={group_size} must divide the row length {cols}.")
     qmax = 2 ** (bits - 1) - 1  # 127 for int8, 7 for int4
-    w = weight.detach().float().reshape(rows, -1, group_size or cols)
+    w = _grouped(weight.detach().float(), group_size)
     scales = (w.abs().amax(dim=-1, keepdim=True) / qmax).clamp(min=1e-12)
     scales = scales.half().float()  # scales are stored in fp16: quantize with the stored value
     values = torch.round(w / scales).clamp(-qmax, qmax).to(torch.int8)
-    return Quantized(values.reshape(rows, cols), scales.squeeze(-1), bits, group_size, (rows, cols))
+    return Quantized(values.reshape(rows, -1)[:, :cols], scales.squeeze(-1), bits, group_size, (rows, cols))
 
 
 def dequantize(q: Quantized) -> torch.Tensor:
     rows, cols = q.shape
-    groups = q.values.float().reshape(rows, -1, q.group_size or cols)
-    return (groups * q.scales.unsqueeze(-1)).reshape(rows, cols)
+    groups = _grouped(q.values.float(), q.group_size)
+    return (groups * q.scales.unsqueeze(-1)).reshape(rows, -1)[:, :cols]
+
+
+def _grouped(w: torch.Tensor, group_size: int | None) -> torch.Tensor:
+    """(rows, cols) -> (rows, groups, group_size); a short last group is padded with zeros,
+    which change no group's max |w|."""
+    rows, cols = w.shape
+    size = group_size or cols
+    pad = -cols % size
+    if pad:
+        w = torch.nn.functional.pad(w, (0, pad))
+    return w.reshape(rows, -1, size)
 
 
 def fake_quantize_model(model: torch.nn.Module, bits: int = 8, group_size: int | None = None,

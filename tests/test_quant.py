@@ -57,8 +57,17 @@ def test_storage_bytes():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="bits must be 4 or 8"):
         quantize(torch.randn(4, 4), bits=3)
-    with pytest.raises(ValueError, match="must divide"):
-        quantize(torch.randn(4, 10), group_size=4)
+    with pytest.raises(ValueError, match="group_size"):
+        quantize(torch.randn(4, 10), group_size=0)
+
+
+def test_a_short_last_group_gets_its_own_scale():
+    w = torch.randn(3, 10)
+    q = quantize(w, bits=8, group_size=4)  # groups of 4, 4 and 2
+    assert q.scales.shape == (3, 3) and q.values.shape == (3, 10)
+    expected_last = w[:, 8:].abs().amax(dim=1) / 127
+    torch.testing.assert_close(q.scales[:, 2], expected_last.half().float())
+    assert ((dequantize(q) - w).abs() <= q.scales.repeat_interleave(4, dim=1)[:, :10] / 2 + 1e-7).all()
 
 
 def test_fake_quantized_model_changes_only_linear_weights():
