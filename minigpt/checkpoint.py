@@ -1,0 +1,146 @@
+"""Training checkpoints: safe to kill mid-save, loaded without unpickling arbitrary objects.
+
+A checkpoint is a folder `checkpoints/step-0000500/` holding
+
+    config.json, model.safetensors   the weights (fp32) as a Hugging Face folder: from_pretrained loads it
+    trainer_state.json               step, data position, configs, metrics history (plain JSON)
+    optimizer.pt                     AdamW moments, grad-scaler state, RNG states: tensors, dicts,
+                                     lists and numbers only, read back with torch.load(weights_only=True)
+    tokenizer.json                   when the run has one, so a checkpoint is self-contained
+
+Crash safety: everything is written into `.tmp-step-0000500/` first and the folder is renamed
+when complete. A rename is atomic, so a folder named `step-*` is always whole; a run killed
+while saving leaves a `.tmp-*` folder, which the loader ignores and the next save removes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+import shutil
+from pathlib import Path
+
+import torch
+
+from .hf import load_state_dict, save_pretrained
+
+STATE_NAME = "trainer_state.json"
+TENSORS_NAME = "optimizer.pt"
+TOKENIZER_NAME = "tokenizer.json"
+CHECKPOINTS = "checkpoints"
+_NAME = re.compile(r"^step-(\d+)$")
+
+
+def save_checkpoint(root, step: int, model, state: dict, tensors: dict, tokenizer=None, keep: int = 2) -> Path:
+    """Write checkpoint `root/step-{step}` atomically; keep the newest `keep` (<= 0: all)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".tmp-*"):  # left by a run killed while saving
+        shutil.rmtree(stale, ignore_errors=True)
+    final = root / f"step-{step:07d}"
+    tmp = root / f".tmp-step-{step:07d}"
+    tmp.mkdir()
+    _write_files(tmp, model, state, tensors, tokenizer)
+    _fsync_tree(tmp)
+    if final.exists():  # the same step saved again (e.g. a resumed run saving at its start)
+        old = root / f".tmp-old-step-{step:07d}"
+        final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(final)
+    _fsync_dir(root)
+    if keep > 0:
+        for old in list_checkpoints(root)[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _write_files(folder: Path, model, state: dict, tensors: dict, tokenizer) -> None:
+    save_pretrained(model, folder, dtype=torch.float32)
+    torch.save(tensors, folder / TENSORS_NAME)
+    if tokenizer is not None:
+        tokenizer.save(folder / TOKENIZER_NAME)
+    # Written last: its presence inside the folder marks the files above as complete.
+    (folder / STATE_NAME).write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush the files to disk before the rename, so even a power cut cannot publish a
+    checkpoint whose contents are still only in memory."""
+    for f in folder.iterdir():
+        with open(f, "rb") as handle:
+            os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open folders; the rename is still atomic there
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def list_checkpoints(root) -> list[Path]:
+    """Complete checkpoints under `root`, oldest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in root.iterdir() if p.is_dir() and (m := _NAME.match(p.name))]
+    return [p for _, p in sorted(found) if (p / STATE_NAME).is_file()]
+
+
+def find_checkpoint(path) -> Path | None:
+    """The checkpoint a path means: a checkpoint folder itself, or the newest one under a run
+    folder (`path/checkpoints/`) or a checkpoints folder. None if there is none."""
+    path = Path(path)
+    if (path / STATE_NAME).is_file():
+        return path
+    for root in (path / CHECKPOINTS, path):
+        found = list_checkpoints(root)
+        if found:
+            return found[-1]
+    return None
+
+
+def load_checkpoint(path) -> tuple[Path, dict, dict, dict]:
+    """(folder, weights, JSON state, tensor state) of the checkpoint `path` means.
+
+    The tensor state is read with `torch.load(weights_only=True)`: a file holding any other
+    object (which unpickling could use to run code) is refused."""
+    folder = find_checkpoint(path)
+    if folder is None:
+        raise FileNotFoundError(
+            f"No checkpoint at {path}: expected a folder with {STATE_NAME}, or a run folder with "
+            f"{CHECKPOINTS}/step-*/ inside. Train with --save-every or check the path."
+        )
+    state = json.loads((folder / STATE_NAME).read_text(encoding="utf-8"))
+    try:
+        tensors = torch.load(folder / TENSORS_NAME, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise ValueError(
+            f"{folder / TENSORS_NAME} holds objects other than tensors, numbers, strings, lists and dicts, "
+            f"so it is refused: unpickling arbitrary objects can run code. A minigpt checkpoint never "
+            f"contains such objects; this file was not written by minigpt or was tampered with. ({e})"
+        ) from None
+    weights = load_state_dict(folder)
+    return folder, weights, state, tensors
+
+
+def load_weights(model, weights: dict) -> None:
+    """Copy a checkpoint's tensors into `model` in place. A tied lm_head is stored once, as
+    model.embed_tokens.weight, so it is the one name allowed to be missing."""
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    tied = getattr(model.config, "tie_word_embeddings", False)
+    missing = [k for k in missing if not (tied and k == "lm_head.weight")]
+    if missing or unexpected:
+        raise ValueError(f"Checkpoint weights do not fit the model: missing {missing[:8]}, unexpected {unexpected[:8]}.")
+

@@ -1,0 +1,76 @@
+"""Where training runs: the device, the precision, and (under torchrun) the process group.
+
+    device "auto": cuda (this process's GPU under torchrun), then Apple mps, then cpu
+    dtype "auto":  bf16 on GPUs that have it, fp16 on older GPUs (with a gradient scaler),
+                   bf16 on CPUs with native bf16 units (AVX512-BF16 / AMX), else fp32
+
+The model's weights stay fp32 in every case; bf16/fp16 is autocast, the matrix products run in
+16 bits and the master weights, the optimizer and the loss stay in fp32.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+
+
+def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank)
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", local_rank)
+    return device
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    if name == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if device.type == "cpu" and _cpu_has_bf16():
+            return torch.bfloat16  # native bf16 matmuls (AVX512-BF16/AMX): course model 6.2K vs 4.9K tokens/s
+        return torch.float32  # a CPU without bf16 units emulates it, slower than fp32
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[name]
+    if dtype == torch.float16 and device.type != "cuda":
+        raise ValueError(
+            "fp16 mixed precision needs a CUDA GPU (it relies on a CUDA gradient scaler); on "
+            f"{device.type} use dtype bf16 (same memory, no loss scaling needed) or fp32."
+        )
+    return dtype
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def setup_distributed(device_name: str = "auto") -> tuple[int, int, int]:
+    """(rank, world_size, local_rank). Under torchrun (WORLD_SIZE > 1) joins the process
+    group: nccl when the processes use CUDA, gloo on CPU. An existing group is reused."""
+    if dist.is_available() and dist.is_initialized():
+        rank = dist.get_rank()
+        return rank, dist.get_world_size(), int(os.environ.get("LOCAL_RANK", rank))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if world == 1:
+        return 0, 1, 0
+    cuda = torch.cuda.is_available() and not str(device_name).startswith("cpu")
+    if cuda:
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group(backend="nccl" if cuda else "gloo")
+    return dist.get_rank(), world, local_rank
+
+
+def grad_scaler():
+    """fp16's loss scaler (CUDA)."""
+    if hasattr(torch.amp, "GradScaler"):  # torch >= 2.3
+        return torch.amp.GradScaler("cuda")
+    return torch.cuda.amp.GradScaler()

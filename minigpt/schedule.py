@@ -1,0 +1,79 @@
+"""Learning-rate schedules: linear warmup, then cosine (default), linear or constant.
+
+    lr
+    max ┤    ╭──╮_
+        │   ╱     ╲__            cosine: slow start of the decay, fastest in the middle,
+        │  ╱         ╲__         slow again near the floor
+    min ┤ ╱             ╲______
+        └─┴──────────────────┴── step
+          warmup           total
+
+A schedule is a plain function of the step, so a chapter can plot it before training, the
+trainer can set the learning rate from it at every step, and a resumed run needs nothing
+saved but the step number. Steps count optimizer updates from 0: update `s` uses `lr(s)`.
+
+    warmup (s < W):       max_lr * (s + 1) / W     (the first update already moves, a little)
+    decay  (W <= s < S):  p = (s - W) / (S - W), from 0 to just below 1
+        cosine:   min_lr + (max_lr - min_lr) * (1 + cos(pi * p)) / 2
+        linear:   max_lr - (max_lr - min_lr) * p
+        constant: max_lr
+    after  (s >= S):      min_lr (constant: max_lr)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+KINDS = ("cosine", "linear", "constant")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    max_lr: float
+    total_steps: int
+    warmup_steps: int = 0
+    min_lr: float = 0.0
+    kind: str = "cosine"
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"Unknown schedule {self.kind!r}; choose one of {KINDS}.")
+        if not self.max_lr > 0:
+            raise ValueError(f"max_lr must be positive, got {self.max_lr!r}.")
+        if not 0 <= self.min_lr <= self.max_lr:
+            raise ValueError(f"min_lr must be in [0, max_lr={self.max_lr}], got {self.min_lr!r}.")
+        if self.total_steps <= 0 or not 0 <= self.warmup_steps <= self.total_steps:
+            raise ValueError(
+                f"Need 0 <= warmup_steps <= total_steps and total_steps > 0, got warmup_steps="
+                f"{self.warmup_steps}, total_steps={self.total_steps}."
+            )
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return self.max_lr * (step + 1) / self.warmup_steps
+        if self.kind == "constant":
+            return self.max_lr
+        if step >= self.total_steps:
+            return self.min_lr
+        p = (step - self.warmup_steps) / (self.total_steps - self.warmup_steps)
+        if self.kind == "linear":
+            return self.max_lr - (self.max_lr - self.min_lr) * p
+        return self.min_lr + (self.max_lr - self.min_lr) * 0.5 * (1.0 + math.cos(math.pi * p))
+
+    def values(self, steps: int | None = None) -> list[float]:
+        """lr(0), lr(1), ..., for plotting."""
+        return [self(s) for s in range(self.total_steps if steps is None else steps)]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def lr_schedule(kind: str = "cosine", max_lr: float = 1e-3, total_steps: int = 1000,
+                warmup_steps: int = 0, min_lr: float = 0.0) -> Schedule:
+    """The schedule as a function step -> learning rate, e.g.
+
+        sched = lr_schedule("cosine", 3e-3, total_steps=2000, warmup_steps=100, min_lr=3e-4)
+        plt.plot(sched.values())
+    """
+    return Schedule(max_lr=max_lr, total_steps=total_steps, warmup_steps=warmup_steps, min_lr=min_lr, kind=kind)

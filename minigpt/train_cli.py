@@ -1,0 +1,387 @@
+"""`python -m minigpt train` and `python -m minigpt export`.
+
+    python -m minigpt train --data course --preset course --steps 3000 --batch-size 16 --block-size 256 \
+        --lr 3e-3 --warmup-steps 100 --dtype bf16 --compile --eval-every 250 --save-every 500 \
+        --out runs/course                                    (the course model: ~24 min on 2 CPU cores)
+    torchrun --nproc_per_node=2 -m minigpt train ...        (the same command, on 2 processes)
+    python -m minigpt train --config runs/course/run_config.json --steps 3000 --out runs/longer
+    python -m minigpt train --out runs/course --resume      (continue a stopped run exactly)
+    python -m minigpt export --checkpoint runs/course --out my-model --dtype bf16
+
+Options come from the flags, and/or a JSON file (`--config`) whose keys are the option names;
+flags win over the file. The run folder records everything needed to repeat and describe the
+run: run_config.json (the resolved options, loadable with --config), run_summary.json (command,
+corpus version and hash, tokenizer, model config, steps, tokens, time, device, final losses),
+metrics.jsonl, tokenizer.json, data/ (the token files) and checkpoints/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import PRESETS, ModelConfig
+from .train import NonFiniteError, TrainConfig, Trainer, setup_distributed
+
+_RENAMED = {"out_dir": "out"}  # TrainConfig field -> option name
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Show '(default: x)' unless the help text already explains its default."""
+
+    def _get_help_string(self, action):
+        if "default" in (action.help or "") or action.default in (None, argparse.SUPPRESS, False):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m minigpt train",
+        description="Train a MiniGPT (also under `torchrun --nproc_per_node=N -m minigpt train ...`). "
+        "Options may also come from a JSON file (--config) with the option names as keys; flags win.",
+        formatter_class=_Help,
+    )
+    parser.add_argument("--config", metavar="FILE", help="JSON file of option values, e.g. a run's run_config.json")
+    parser.add_argument("--resume", nargs="?", const="auto", metavar="PATH",
+                        help="continue exactly from a checkpoint folder, or (no value) the newest in --out")
+
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", default="course",
+                      help="'course' (generate the course corpus, train a tokenizer), a token file (.bin with "
+                           "its .bin.json, from minigpt.data), or .txt/.jsonl files or a folder (needs --tokenizer)")
+    data.add_argument("--val-data", metavar="PATH", help="held-out token file (default: the tail of --data)")
+    data.add_argument("--val-fraction", type=float, default=0.02,
+                      help="share of the data held out for evaluation, cut at a document boundary")
+    data.add_argument("--tokenizer", metavar="FILE", help="tokenizer.json to use (course: default trains one)")
+    data.add_argument("--vocab-size", type=int,
+                      help="model vocabulary (course: also the tokenizer's); default: the tokenizer's, course: the preset's")
+    data.add_argument("--corpus-bytes", type=int, default=8_000_000, help="course: corpus size in UTF-8 bytes")
+    data.add_argument("--corpus-seed", type=int, default=0, help="course: corpus generator seed")
+    data.add_argument("--block-size", type=int, default=256, help="tokens per training window (context length)")
+    data.add_argument("--stride", type=int, help="distance between window starts (default: block size, no overlap)")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--preset", default="course", choices=sorted(PRESETS), help="model shape")
+    model.add_argument("--model-config", metavar="FILE", help="a ModelConfig JSON file instead of --preset")
+    model.add_argument("--dropout", type=float, help="override the config's dropout")
+
+    train = parser.add_argument_group("training (TrainConfig)")
+    for f in dataclasses.fields(TrainConfig):
+        name = "--" + _RENAMED.get(f.name, f.name).replace("_", "-")
+        meta = dict(f.metadata)
+        help_ = meta.pop("help")
+        if f.name == "out_dir":
+            help_ = "run folder: run_config.json, run_summary.json, metrics.jsonl, tokenizer.json, data/, checkpoints/"
+        if f.type in ("bool", bool):
+            train.add_argument(name, dest=f.name, default=f.default, action=argparse.BooleanOptionalAction, help=help_)
+        else:
+            kind = {"int": int, "float": float, "str": str}[str(f.type).split(" ")[0]]  # "float | None" -> float
+            train.add_argument(name, dest=f.name, default=f.default, type=kind, help=help_, **meta)
+    parser.set_defaults(out_dir="runs/minigpt")
+    return parser
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = build_parser()
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("--config")
+    pre, _ = first.parse_known_args(argv)
+    if pre.config:
+        values = json.loads(Path(pre.config).read_text(encoding="utf-8"))
+        actions = {a.dest: a for a in parser._actions}
+        values = {k.replace("-", "_"): v for k, v in values.items()}
+        values = {("out_dir" if k == "out" else k): v for k, v in values.items()}
+        unknown = sorted(set(values) - set(actions) - {"config", "resume"})
+        if unknown:
+            raise SystemExit(f"error: {pre.config}: unknown option(s) {unknown}. Known: {sorted(actions)}.")
+        for k, v in values.items():
+            choices = actions[k].choices if k in actions else None
+            if choices and v not in choices:
+                raise SystemExit(f"error: {pre.config}: {k}={v!r}, expected one of {list(choices)}.")
+        values.pop("config", None)
+        values.pop("resume", None)
+        parser.set_defaults(**values)
+    return parser.parse_args(argv)
+
+
+# ---- data --------------------------------------------------------------------------------------
+
+def _split_tail(ids, fraction: float, eos: int):
+    """(train, val): val is the last `fraction` of the stream, starting at the document
+    separator nearest the cut (or exactly at the cut when no document ends near it)."""
+    n = len(ids)
+    cut = int(n * (1 - fraction))
+    reach = max(1, int(n * fraction / 2))
+    lo = max(0, cut - reach)
+    near = lo + np.flatnonzero(np.asarray(ids[lo : min(n - 1, cut + reach)]) == eos)
+    if len(near):
+        cut = int(near[np.argmin(np.abs(near - cut))])
+    return ids[: cut + 1], ids[cut:]
+
+
+def prepare_data(args, out: Path, rank: int, barrier) -> tuple:
+    """(train ids, val ids, tokenizer or None, data info). The main process writes the token
+    files; the others wait, then memory-map them."""
+    from .data import CORPUS_VERSION, encode_documents, load_tokens, make_course_corpus, save_tokens, tokenize_files
+    from .tokenizer import Tokenizer
+
+    data_dir = out / "data"
+    info_path = data_dir / "data_info.json"
+    tokenizer = Tokenizer.from_file(args.tokenizer) if args.tokenizer else None
+
+    if args.data == "course":
+        vocab = args.vocab_size or _base_config(args).vocab_size
+        wanted = {"kind": "course", "version": CORPUS_VERSION, "size_bytes": args.corpus_bytes,
+                  "seed": args.corpus_seed, "val_fraction": args.val_fraction, "vocab_size": vocab,
+                  "tokenizer_given": args.tokenizer}
+        reuse = info_path.is_file() and {k: json.loads(info_path.read_text())["request"].get(k) for k in wanted} == wanted
+        if rank == 0 and not reuse:
+            corpus = make_course_corpus(args.corpus_bytes, seed=args.corpus_seed)
+            n_val = max(1, round(len(corpus.docs) * args.val_fraction))
+            train_docs, val_docs = corpus.docs[:-n_val], corpus.docs[-n_val:]
+            if tokenizer is None:  # learned from the training documents only
+                tokenizer = Tokenizer.train(train_docs, vocab_size=vocab)
+            data_dir.mkdir(parents=True, exist_ok=True)
+            tokenizer.save(out / "tokenizer.json")
+            save_tokens(encode_documents(tokenizer, train_docs), data_dir / "train.bin", tokenizer)
+            save_tokens(encode_documents(tokenizer, val_docs), data_dir / "val.bin", tokenizer)
+            corpus_info = corpus.info()
+            corpus_info.update(train_documents=len(train_docs), val_documents=len(val_docs),
+                               split="the last val_fraction of the documents are held out")
+            info_path.write_text(json.dumps({"request": wanted, "corpus": corpus_info}, indent=2))
+        barrier()
+        tokenizer = Tokenizer.from_file(out / "tokenizer.json")
+        train_ids, val_ids = load_tokens(data_dir / "train.bin", tokenizer), load_tokens(data_dir / "val.bin", tokenizer)
+        info = json.loads(info_path.read_text())
+        return train_ids, val_ids, tokenizer, {"kind": "course", **info["corpus"]}
+
+    path = Path(args.data)
+    if path.suffix == ".bin":
+        token_file = path
+    else:  # text to tokenize
+        if tokenizer is None:
+            raise SystemExit(f"error: --data {path} is text; pass the --tokenizer tokenizer.json to encode it with.")
+        token_file = data_dir / "tokens.bin"
+        if rank == 0 and not _tokens_up_to_date(token_file, path, tokenizer):
+            tokenize_files(path, tokenizer, token_file, progress=True)
+        barrier()
+    ids = load_tokens(token_file, tokenizer)
+    meta = json.loads(Path(str(token_file) + ".json").read_text())
+    if args.val_data:
+        train_ids, val_ids = ids, load_tokens(args.val_data, tokenizer)
+    else:
+        train_ids, val_ids = _split_tail(ids, args.val_fraction, meta["eos_id"])
+    if rank == 0 and tokenizer is not None:
+        tokenizer.save(out / "tokenizer.json")
+    info = {"kind": "tokens", "path": str(token_file), "source": str(path), "val_data": args.val_data,
+            "tokens": meta["count"], "documents": meta.get("documents"), "tokenizer_sha256": meta["tokenizer_sha256"],
+            "vocab_size": meta["vocab_size"], "sources": meta.get("sources", [])}
+    return train_ids, val_ids, tokenizer, info
+
+
+def _tokens_up_to_date(token_file: Path, source: Path, tokenizer) -> bool:
+    """True when token_file was made from these files (same paths and sizes) by this tokenizer."""
+    from .data.tokens import find_files
+
+    side = Path(str(token_file) + ".json")
+    if not (token_file.is_file() and side.is_file()):
+        return False
+    meta = json.loads(side.read_text(encoding="utf-8"))
+    sources = [{"path": str(f), "bytes": f.stat().st_size} for f in find_files(source)]
+    return meta.get("tokenizer_sha256") == tokenizer.sha256 and meta.get("sources") == sources
+
+
+def _base_config(args) -> ModelConfig:
+    if args.model_config:
+        return ModelConfig.from_json(args.model_config)
+    return ModelConfig.from_preset(args.preset)
+
+
+def model_config(args, tokenizer, data_vocab: int | None) -> ModelConfig:
+    """The preset (or --model-config) with the vocabulary of the data: --vocab-size if given,
+    else the tokenizer's (or the token file's)."""
+    config = _base_config(args)
+    changes = {}
+    vocab = args.vocab_size or (tokenizer.vocab_size if tokenizer is not None else data_vocab)
+    if vocab:
+        changes["vocab_size"] = vocab
+    needed = tokenizer.vocab_size if tokenizer is not None else data_vocab
+    if needed and needed > changes.get("vocab_size", config.vocab_size):
+        raise SystemExit(f"error: the data's tokenizer has {needed} ids but --vocab-size is {args.vocab_size}.")
+    if tokenizer is not None:
+        changes["eos_token_id"] = tokenizer.eos_id
+    if args.dropout is not None:
+        changes["dropout"] = args.dropout
+    if args.block_size > config.max_seq_len:
+        raise SystemExit(f"error: --block-size {args.block_size} exceeds the model's max_seq_len {config.max_seq_len}.")
+    return dataclasses.replace(config, **changes)
+
+
+# ---- the run -----------------------------------------------------------------------------------
+
+def _device_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{device.type}: {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+
+
+def _command(argv: list[str], world: int) -> str:
+    if world > 1:
+        return f"torchrun --nproc_per_node={os.environ.get('LOCAL_WORLD_SIZE', world)} -m minigpt train {shlex.join(argv)}"
+    return f"python -m minigpt train {shlex.join(argv)}"
+
+
+def train_main(argv: list[str] | None = None) -> int:
+    import minigpt
+
+    from .data import PackedDataset
+    from .model import MiniGPT
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    rank, world, _ = setup_distributed(args.device)
+
+    def barrier():
+        if world > 1:
+            torch.distributed.barrier()
+
+    out = Path(args.out_dir)
+    started, t0 = datetime.datetime.now(datetime.timezone.utc), time.time()
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    barrier()
+    train_ids, val_ids, tokenizer, data_info = prepare_data(args, out, rank, barrier)
+    config = model_config(args, tokenizer, data_info.get("vocab_size"))
+    stride = args.stride or args.block_size
+    train_data = PackedDataset(train_ids, args.block_size, stride)
+    val_data = PackedDataset(val_ids, args.block_size) if len(val_ids) > args.block_size else None
+    if val_data is None and rank == 0:
+        print(f"note: the held-out part ({len(val_ids)} tokens) is shorter than one window; no evaluation. "
+              f"Raise --val-fraction or pass --val-data.")
+
+    torch.manual_seed(args.seed)  # the same initial weights on every process
+    model = MiniGPT(config)
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    train_config = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
+    options = {k: v for k, v in vars(args).items() if k not in ("config", "resume")}
+    summary = {
+        "command": _command(argv, world), "argv": argv, "status": "running", "started": started.isoformat(),
+        "minigpt": minigpt.__version__, "torch": torch.__version__, "python": platform.python_version(),
+        "world_size": world, "options": options, "model_config": config.to_dict(),
+        "parameters": model.num_parameters(), "data": data_info,
+        "train_windows": len(train_data), "val_windows": len(val_data) if val_data else 0,
+        "tokenizer": {"file": "tokenizer.json", "sha256": tokenizer.sha256, "vocab_size": tokenizer.vocab_size}
+        if tokenizer else None,
+    }
+    trainer = Trainer(model, train_config, train_data, val_data, tokenizer=tokenizer,
+                      run_info={"command": summary["command"], "data": data_info})
+    summary.update(device=_device_description(trainer.device), dtype=str(trainer.dtype).replace("torch.", ""))
+    if args.resume:
+        folder = trainer.resume(None if args.resume == "auto" else args.resume)
+        summary["resumed_from"] = str(folder)
+
+    def write_summary(**changes):
+        if rank != 0:
+            return
+        summary.update(changes)
+        tmp = out / "run_summary.json.tmp"
+        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(out / "run_summary.json")
+
+    if rank == 0:
+        (out / "run_config.json").write_text(json.dumps(options, indent=2), encoding="utf-8")
+        print(f"{summary['command']}\nmodel: {model.num_parameters():,} parameters; data: {len(train_data):,} training "
+              f"windows of {args.block_size} tokens; device {summary['device']}, {summary['dtype']}, "
+              f"{world} process(es); global batch {args.batch_size * args.grad_accum * world} x {args.block_size} tokens")
+    write_summary()
+    try:
+        trainer.train()
+    except NonFiniteError as e:
+        write_summary(status="stopped: non-finite", error=str(e), **_results(trainer, t0))
+        if rank == 0:
+            print(f"\nerror: {e}", file=sys.stderr)
+        return 1
+    write_summary(status="finished", finished=datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                  **_results(trainer, t0))
+    if rank == 0:
+        r = _results(trainer, t0)
+        print(f"done: {r['steps']} steps, {r['tokens_seen']:,} tokens, train loss {r['final_train_loss']}, "
+              f"val loss {r['final_val_loss']}, {r['wall_time_s']:.0f} s. Summary: {out / 'run_summary.json'}")
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+def _results(trainer: Trainer, t0: float) -> dict:
+    train = [m for m in trainer.history if m["kind"] == "train"]
+    evals = [m for m in trainer.history if m["kind"] == "eval"]
+    last = train[-20:]
+    return {
+        "steps": trainer.step, "tokens_seen": trainer.tokens_seen,
+        "train_time_s": round(trainer.elapsed, 1),  # summed over resumed runs
+        "wall_time_s": round(time.time() - t0, 1),  # this invocation, data preparation included
+        "final_train_loss": round(sum(m["loss"] for m in last) / len(last), 4) if last else None,
+        "final_train_loss_note": f"mean over the last {len(last)} steps",
+        "final_val_loss": round(evals[-1]["val_loss"], 4) if evals else None,
+        "checkpoint": str(trainer.last_checkpoint) if trainer.last_checkpoint else None,
+    }
+
+
+# ---- export ------------------------------------------------------------------------------------
+
+def export_main(argv: list[str] | None = None) -> int:
+    from .checkpoint import TOKENIZER_NAME, find_checkpoint
+    from .model import MiniGPT
+    from .tokenizer import Tokenizer
+
+    parser = argparse.ArgumentParser(
+        prog="python -m minigpt export",
+        description="Turn a training checkpoint into a Hugging Face folder (config.json, model.safetensors, "
+        "tokenizer.json + tokenizer_config.json when the run has a tokenizer) that MiniGPT.from_pretrained "
+        "and transformers' AutoModelForCausalLM load.",
+    )
+    parser.add_argument("--checkpoint", required=True, help="a checkpoint folder, or a run folder (its newest checkpoint)")
+    parser.add_argument("--out", required=True, help="folder to write")
+    parser.add_argument("--dtype", default="fp32", choices=("fp32", "bf16", "fp16"), help="weight format")
+    args = parser.parse_args(argv)
+
+    folder = find_checkpoint(args.checkpoint)
+    if folder is None:
+        raise SystemExit(f"error: no checkpoint at {args.checkpoint} (expected a step-* folder or a run folder).")
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    model = MiniGPT.from_pretrained(folder)
+    out = Path(args.out)
+    model.save_pretrained(out, dtype=dtype)
+    written = ["config.json", "model.safetensors"]
+    run_dir = folder.parent.parent
+    tok_file = next((p for p in (folder / TOKENIZER_NAME, run_dir / TOKENIZER_NAME) if p.is_file()), None)
+    if tok_file:
+        Tokenizer.from_file(tok_file).save_pretrained(out, model_max_length=model.config.max_seq_len)
+        written += ["tokenizer.json", "tokenizer_config.json"]
+    else:
+        print(f"note: no tokenizer.json next to {folder}; the folder has weights only.")
+    if (run_dir / "run_summary.json").is_file():
+        (out / "run_summary.json").write_text((run_dir / "run_summary.json").read_text(encoding="utf-8"), encoding="utf-8")
+        written.append("run_summary.json")
+    print(f"exported {folder} ({model.num_parameters():,} parameters, {args.dtype}) to {out}: {', '.join(written)}")
+    return 0
