@@ -14,7 +14,7 @@ BROWSER_CHECK ?= run
 NBVAL := PYTHONHASHSEED=0 PYTHONPATH=scripts $(PY) -m pytest -p nbval_times --nbval --nbval-current-env \
 	--nbval-sanitize-with nbval_sanitize.cfg --notebook-budget $(NB_BUDGET)
 
-.PHONY: setup test test-package book clean notebooks check-notebooks browser-check screenshots
+.PHONY: setup test test-package book clean notebooks check-notebooks browser-check screenshots course-model
 
 setup: $(VENV)/.installed
 
@@ -59,6 +59,18 @@ endif
 screenshots: book
 	scripts/ensure_chromium.sh
 	$(PY) scripts/screenshot_book.py --out _build/screenshots
+
+# The shipped course model, by one recorded command: train on the generated course corpus
+# (about 25 min on a 2-core CPU), export in bf16 into the package, measure the held-out probes
+# and write the model card. The run folder keeps the checkpoints and metrics.
+COURSE_RUN ?= runs/course
+course-model: setup
+	$(PY) -m minigpt train --data course --preset course --steps 3000 --batch-size 16 --block-size 256 \
+		--lr 3e-3 --warmup-steps 100 --dtype bf16 --compile --eval-every 250 --save-every 500 \
+		--out $(COURSE_RUN) --overwrite
+	$(PY) -m minigpt export --checkpoint $(COURSE_RUN) --out minigpt/assets/course-model --dtype bf16
+	$(PY) -m minigpt.course card --model minigpt/assets/course-model --run $(COURSE_RUN) \
+		--build-command "make course-model"
 
 clean:
 	rm -rf _build .pytest_cache

@@ -6,6 +6,7 @@ from .counting import count_parameters
 from .generate import generate
 from .model import MiniGPT
 from .tokenizer import Tokenizer
+from .train import TrainConfig, Trainer
 
-__all__ = ["ModelConfig", "MiniGPT", "KVCache", "Tokenizer", "count_parameters", "generate"]
+__all__ = ["ModelConfig", "MiniGPT", "KVCache", "Tokenizer", "count_parameters", "generate", "Trainer", "TrainConfig"]
 __version__ = "0.1.0"

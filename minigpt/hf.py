@@ -186,4 +186,5 @@ def _atomic_write(target: Path, write) -> None:
     """Write to a temporary sibling, then rename: a crash mid-write leaves the old file intact."""
     tmp = target.with_name(target.name + ".tmp")
     write(tmp)
+    tmp.chmod(0o644)  # safetensors creates files readable by their owner only
     tmp.replace(target)
