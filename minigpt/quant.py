@@ -82,11 +82,20 @@ def _grouped(w: torch.Tensor, group_size: int | None) -> torch.Tensor:
 
 def fake_quantize_model(model: torch.nn.Module, bits: int = 8, group_size: int | None = None,
                         include_embeddings: bool = False) -> torch.nn.Module:
-    """A copy of `model` whose nn.Linear weights went through quantize -> dequantize."""
+    """A copy of `model` whose nn.Linear weights went through quantize -> dequantize.
+
+    A LM head tied to the embedding is the embedding: it is left alone unless
+    `include_embeddings`, and a shared tensor is quantized once."""
     model = copy.deepcopy(model)
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    done = set()
     with torch.no_grad():
         for module in model.modules():
-            if isinstance(module, torch.nn.Linear) or (include_embeddings and isinstance(module, torch.nn.Embedding)):
-                w = module.weight
-                w.copy_(dequantize(quantize(w, bits, group_size)).to(w.dtype))
+            if not isinstance(module, (torch.nn.Linear, torch.nn.Embedding)):
+                continue
+            w = module.weight
+            if id(w) in done or (id(w) in embeddings and not include_embeddings):
+                continue
+            w.copy_(dequantize(quantize(w, bits, group_size)).to(w.dtype))
+            done.add(id(w))
     return model

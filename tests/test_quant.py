@@ -76,3 +76,12 @@ def test_fake_quantized_model_changes_only_linear_weights():
     for (name, a), (_, b) in zip(model.named_parameters(), quantized.named_parameters()):
         changed = not torch.equal(a, b)
         assert changed == (name.endswith("proj.weight") or name == "lm_head.weight"), name
+
+
+def test_a_tied_head_counts_as_the_embedding():
+    model = MiniGPT(ModelConfig.from_preset("tiny"))  # tied
+    kept = fake_quantize_model(model, bits=4)
+    assert torch.equal(kept.model.embed_tokens.weight, model.model.embed_tokens.weight)
+    assert kept.lm_head.weight is kept.model.embed_tokens.weight
+    both = fake_quantize_model(model, bits=4, include_embeddings=True)
+    assert not torch.equal(both.model.embed_tokens.weight, model.model.embed_tokens.weight)
