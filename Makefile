@@ -45,6 +45,7 @@ notebooks: setup
 check-notebooks: setup
 	$(PY) scripts/stamp_notebooks.py --check
 	$(PY) scripts/check_parity.py
+	$(PY) scripts/render_model_card.py --check
 	$(NBVAL) notebooks/en
 
 browser-check: book
