@@ -3,6 +3,15 @@
 One buffer per layer for K and one for V, shaped (batch, kv_heads, max_len, head_dim): the
 grouped-query layout, before heads are repeated, so a GQA model really stores num_kv_heads
 heads. Buffers are allocated once for the longest sequence, so decoding never reallocates.
+
+static=True keeps the write position in a tensor on the device and hands attention the whole
+buffer (the model masks the slots not yet written). Every decode step then has the same shapes
+and no Python number that changes, so `torch.compile` compiles the step once and, on a GPU,
+replays it as a CUDA graph (generate(..., compile=True)). The model does not advance a static
+cache: whoever drives the loop calls `cache.advance(n)` after each forward, outside the compiled
+step, because a CUDA graph may write into the cache's buffers but not move its own position.
+The default keeps a Python int, returns only the filled part and is advanced by the model:
+simpler to read, and what the chapters use.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from .config import ModelConfig
 
 class KVCache:
     def __init__(self, config: ModelConfig, batch_size: int, max_len: int | None = None,
-                 device=None, dtype: torch.dtype = torch.float32):
+                 device=None, dtype: torch.dtype = torch.float32, static: bool = False):
         max_len = max_len or config.max_seq_len
         if max_len > config.max_seq_len:
             raise ValueError(
@@ -24,20 +33,43 @@ class KVCache:
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
         self.max_len = max_len
-        self.length = 0  # tokens stored; also the position of the next token
+        self._length = 0
+        self.static = static
+        if static:
+            self.position = torch.zeros((), dtype=torch.long, device=device)  # == length, on the device
+            if hasattr(torch, "_dynamo") and hasattr(torch._dynamo, "mark_static_address"):
+                # fixed addresses, so a captured CUDA graph may write into them
+                for buffer in (self.k, self.v, self.position):
+                    torch._dynamo.mark_static_address(buffer)
 
     def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Store the new (B, KVH, T, d) keys/values after the cached ones; return all of them."""
-        end = self.length + k.shape[2]
+        """Store the new (B, KVH, T, d) keys/values after the cached ones; return all of them
+        (static: the whole buffer, unwritten slots included)."""
+        if self.static:
+            slots = self.position + torch.arange(k.shape[2], device=k.device)
+            self.k[layer].index_copy_(2, slots, k)
+            self.v[layer].index_copy_(2, slots, v)
+            return self.k[layer], self.v[layer]
+        start = self._length
+        end = start + k.shape[2]
         if end > self.max_len:
-            raise ValueError(f"KVCache is full: {self.length} + {k.shape[2]} tokens > max_len={self.max_len}.")
-        self.k[layer, :, :, self.length:end] = k
-        self.v[layer, :, :, self.length:end] = v
+            raise ValueError(f"KVCache is full: {start} + {k.shape[2]} tokens > max_len={self.max_len}.")
+        self.k[layer, :, :, start:end] = k
+        self.v[layer, :, :, start:end] = v
         return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
 
     def advance(self, n: int) -> None:
-        """Called by the model once all layers have stored their n new tokens."""
-        self.length += n
+        """Called once all layers have stored their n new tokens: by the model, or for a static
+        cache by the loop that calls the model."""
+        if self.static:
+            self.position += n  # in place, on the device, between (compiled) steps
+        else:
+            self._length += n
+
+    @property
+    def length(self) -> int:
+        """Tokens stored; also the position of the next token. (Static: read from the device.)"""
+        return int(self.position) if self.static else self._length
 
     def reorder(self, batch_index: torch.Tensor) -> None:
         """Keep rows batch_index (beam search picks which hypotheses continue)."""
@@ -45,7 +77,9 @@ class KVCache:
         self.v = self.v.index_select(1, batch_index)
 
     def reset(self) -> None:
-        self.length = 0
+        self._length = 0
+        if self.static:
+            self.position.zero_()
 
     @property
     def nbytes(self) -> int:

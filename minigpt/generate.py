@@ -64,11 +64,19 @@ class CachedDecoder:
     """Prefill the prompt in one forward, then one token per forward; the past is read from
     a KVCache preallocated for prompt + max_new_tokens (no reallocation while decoding)."""
 
-    def __init__(self, model, ids: torch.Tensor, mask: torch.Tensor | None, max_new_tokens: int):
+    def __init__(self, model, ids: torch.Tensor, mask: torch.Tensor | None, max_new_tokens: int,
+                 compile: bool = False):
         b, t = ids.shape
         self.model, self.ids, self.length = model, ids, t
         dtype = next(model.parameters()).dtype
-        self.cache = KVCache(model.config, b, max_len=t + max_new_tokens, device=ids.device, dtype=dtype)
+        self.cache = KVCache(model.config, b, max_len=t + max_new_tokens, device=ids.device, dtype=dtype,
+                             static=compile)
+        # compile: every decode step has the same shapes (static cache), so it compiles once; on
+        # a GPU "reduce-overhead" replays it as a CUDA graph, one launch instead of hundreds.
+        self.forward = model
+        if compile:
+            mode = "reduce-overhead" if ids.device.type == "cuda" else None
+            self.forward = torch.compile(model, mode=mode, fullgraph=True, dynamic=False)
         self.mask = self.positions = self.next_position = None
         if mask is not None:  # left padding: mask the pads, count positions over real tokens only
             self.mask = torch.ones(b, t + max_new_tokens, dtype=torch.long, device=ids.device)
@@ -76,21 +84,31 @@ class CachedDecoder:
             self.positions = (mask.cumsum(-1) - 1).clamp(min=0)
             self.next_position = mask.sum(-1, keepdim=True)
 
+    def _mask(self):
+        if self.mask is None or self.cache.static:
+            return self.mask  # a static cache is attended whole: its mask covers every slot
+        return self.mask[:, : self.length]
+
     def prefill(self) -> torch.Tensor:
-        mask = None if self.mask is None else self.mask[:, : self.length]
-        out = self.model(self.ids, attention_mask=mask, position_ids=self.positions, kv_cache=self.cache,
+        # eager even when compiling: prompt lengths vary, and a prompt is one forward anyway
+        out = self.model(self.ids, attention_mask=self._mask(), position_ids=self.positions, kv_cache=self.cache,
                          logits_to_keep=1)
+        if self.cache.static:
+            self.cache.advance(self.length)
         return out.logits[:, -1]
 
     def step(self, tokens: torch.Tensor) -> torch.Tensor:
         """Feed the (B,) tokens just chosen; return the (B, V) logits of the token after them."""
         self.length += 1
-        mask = None if self.mask is None else self.mask[:, : self.length]
-        out = self.model(tokens[:, None], attention_mask=mask, position_ids=self.next_position,
-                         kv_cache=self.cache, logits_to_keep=1)
+        out = self.forward(tokens[:, None], attention_mask=self._mask(), position_ids=self.next_position,
+                           kv_cache=self.cache, logits_to_keep=1)
+        if self.cache.static:
+            self.cache.advance(1)
         if self.next_position is not None:
             self.next_position += 1
-        return out.logits[:, -1]
+        logits = out.logits[:, -1]
+        # a CUDA graph writes its next output into the same memory: keep a copy of this one
+        return logits.clone() if self.forward is not self.model else logits
 
     def reorder(self, rows: torch.Tensor) -> None:
         """Keep (and copy) batch rows `rows`: beam search continues some hypotheses, drops others."""
@@ -137,7 +155,8 @@ class UncachedDecoder:
 def stream(model, input_ids, max_new_tokens: int, *, temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
            repetition_penalty: float = 1.0, eos_token_id=None, stop_strings=None, tokenizer=None,
            seed: int | None = None, generator: torch.Generator | None = None, attention_mask=None,
-           pad_token_id: int | None = None, use_cache: bool = True, explain: bool = False) -> Iterator[Step]:
+           pad_token_id: int | None = None, use_cache: bool = True, compile: bool = False,
+           explain: bool = False) -> Iterator[Step]:
     """Yield a Step as each new token is chosen (a notebook can print as it goes).
 
     Arguments are those of `generate` (minus beam search) plus `explain=True`, which fills each
@@ -157,7 +176,12 @@ def stream(model, input_ids, max_new_tokens: int, *, temperature: float = 0.0, t
         if generator is not None:
             raise ValueError("Pass seed or generator, not both.")
         generator = torch.Generator(device=ids.device).manual_seed(seed)
-    decoder = (CachedDecoder if use_cache else UncachedDecoder)(model, ids, mask, max_new_tokens)
+    if compile and not use_cache:
+        raise ValueError("compile=True compiles the cached decode step: leave use_cache=True.")
+    if use_cache:
+        decoder = CachedDecoder(model, ids, mask, max_new_tokens, compile=compile)
+    else:
+        decoder = UncachedDecoder(model, ids, mask, max_new_tokens)
     eos = torch.tensor(eos_ids, dtype=torch.long, device=ids.device) if eos_ids else None
     # A model may have more vocabulary rows than its tokenizer has ids (padded to a round
     # number): never choose an id the tokenizer could not decode.
@@ -219,7 +243,7 @@ def _explained_choice(logits, seen, temperature, top_k, top_p, repetition_penalt
 def generate(model, input_ids, max_new_tokens: int, *, temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
              repetition_penalty: float = 1.0, num_beams: int = 1, length_penalty: float = 1.0, eos_token_id=None,
              stop_strings=None, tokenizer=None, seed: int | None = None, generator: torch.Generator | None = None,
-             attention_mask=None, pad_token_id: int | None = None, use_cache: bool = True):
+             attention_mask=None, pad_token_id: int | None = None, use_cache: bool = True, compile: bool = False):
     """Continue each prompt by up to max_new_tokens tokens; return prompt + new tokens.
 
     input_ids: a list of ints (one prompt), a list of lists (prompts of any lengths; they are
@@ -239,10 +263,15 @@ def generate(model, input_ids, max_new_tokens: int, *, temperature: float = 0.0,
     stop_strings: text that ends a row once it appears in the row's new text (needs tokenizer).
     seed / generator: make sampling reproducible (a torch.Generator is used for the draws).
     use_cache=False recomputes the whole sequence every step (same result, slower; for teaching).
+    compile=True: torch.compile the decode step over a static cache (see minigpt.cache); the
+        first call compiles (tens of seconds), later calls with the same shapes reuse it. Worth
+        it for long generations; on a GPU the step becomes one CUDA graph.
     """
     if not isinstance(num_beams, int) or num_beams < 1:
         raise ValueError(f"num_beams must be an integer >= 1 (1 = no beam search), got {num_beams!r}.")
     if num_beams > 1:
+        if compile:
+            raise ValueError("compile=True is for sampling and greedy decoding; beam search runs eagerly.")
         if temperature != 0 or repetition_penalty != 1.0 or stop_strings:
             raise ValueError(
                 "Beam search here is deterministic and scores hypotheses by the model's log-probabilities: "
@@ -258,7 +287,8 @@ def generate(model, input_ids, max_new_tokens: int, *, temperature: float = 0.0,
         for step in stream(model, input_ids, max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
                            repetition_penalty=repetition_penalty, eos_token_id=eos_token_id,
                            stop_strings=stop_strings, tokenizer=tokenizer, seed=seed, generator=generator,
-                           attention_mask=attention_mask, pad_token_id=pad_token_id, use_cache=use_cache):
+                           attention_mask=attention_mask, pad_token_id=pad_token_id, use_cache=use_cache,
+                           compile=compile):
             tokens.append(step.tokens)
             finished.append(step.finished)
         new = torch.stack(tokens, dim=1)  # (B, steps)

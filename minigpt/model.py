@@ -224,20 +224,26 @@ class MiniGPT(nn.Module):
         attention_mask: (B, past + T), 1 for real tokens, 0 for padding.
         position_ids:   (B, T); default past, past+1, ... Left-padded batches pass their own.
         kv_cache:       an object with `.length`, `.update(layer, k, v) -> (k, v)` and
-                        `.advance(n)` (see minigpt.cache.KVCache); filled in place.
+                        `.advance(n)` (see minigpt.cache.KVCache); filled in place. A static
+                        KVCache is not advanced here: the caller advances it.
         logits_to_keep: if > 0, only the last that many positions get logits (decoding needs 1).
         """
         b, t = input_ids.shape
-        past = kv_cache.length if kv_cache is not None else 0
-        if past + t > self.config.max_seq_len:
-            raise ValueError(
-                f"Sequence of {past + t} tokens ({past} cached + {t} new) is longer than the model's "
-                f"context max_seq_len={self.config.max_seq_len}. Shorten the input or keep only its "
-                f"last {self.config.max_seq_len} tokens."
-            )
+        static = getattr(kv_cache, "static", False)
+        if static:  # the past's length as a device tensor, attention over the whole buffer (see cache.py)
+            past, keys = kv_cache.position, kv_cache.max_len
+        else:
+            past = kv_cache.length if kv_cache is not None else 0
+            keys = None
+            if past + t > self.config.max_seq_len:
+                raise ValueError(
+                    f"Sequence of {past + t} tokens ({past} cached + {t} new) is longer than the model's "
+                    f"context max_seq_len={self.config.max_seq_len}. Shorten the input or keep only its "
+                    f"last {self.config.max_seq_len} tokens."
+                )
         if position_ids is None:
-            position_ids = torch.arange(past, past + t, device=input_ids.device).unsqueeze(0).expand(b, t)
-        mask = _attention_mask(attention_mask, b, t, past, input_ids.device)
+            position_ids = (past + torch.arange(t, device=input_ids.device)).unsqueeze(0).expand(b, t)
+        mask = _attention_mask(attention_mask, b, t, past, input_ids.device, keys)
 
         x = self.model.embed_tokens(input_ids)
         cos, sin = self.model.rotary_emb(x, position_ids)
@@ -246,7 +252,7 @@ class MiniGPT(nn.Module):
             x, weights = block(x, cos, sin, mask, kv_cache, output_attentions)
             attentions.append(weights)
             hidden_states.append(x)
-        if kv_cache is not None:
+        if kv_cache is not None and not static:  # a static cache is advanced by the caller (cache.py)
             kv_cache.advance(t)
         x = self.model.norm(x)
         if logits_to_keep:
@@ -293,12 +299,13 @@ class MiniGPT(nn.Module):
         return from_pretrained(path, device=device, dtype=dtype)
 
 
-def _attention_mask(attention_mask, b, t, past, device):
-    """Boolean (B|1, 1, T, past+T) mask, True = may attend; None for plain causal attention."""
-    if attention_mask is None and (past == 0 or t == 1):
+def _attention_mask(attention_mask, b, t, past, device, keys=None):
+    """Boolean (B|1, 1, T, past+T) mask, True = may attend; None for plain causal attention.
+    keys: the key length of a static cache's whole buffer (past is then a device tensor)."""
+    if keys is None and attention_mask is None and (past == 0 or t == 1):
         return None  # plain causal (SDPA's is_causal path), or one new token that sees everything
-    s = past + t
-    query_pos = torch.arange(past, s, device=device)[:, None]
+    s = keys or past + t
+    query_pos = (past + torch.arange(t, device=device))[:, None]
     key_pos = torch.arange(s, device=device)[None, :]
     mask = (key_pos <= query_pos)[None, None]  # causal
     if attention_mask is not None:

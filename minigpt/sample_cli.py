@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--explain", action="store_true",
                         help="print a table: each token, its probability, its rank under the model, the entropy")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or mps (default cpu)")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the decode step over a static cache (first run compiles for tens of "
+                             "seconds; worth it for long outputs; a CUDA graph on GPUs)")
     args = parser.parse_args(argv)
 
     model, tokenizer = _load_for_cli(args)
@@ -66,9 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     if max_new < 1:
         _fail(f"the prompt has {len(ids)} tokens, the model's context is {model.config.max_seq_len}: shorten it")
     options = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, eos_token_id=eos,
-                   repetition_penalty=args.repetition_penalty, use_cache=not args.no_cache)
+                   repetition_penalty=args.repetition_penalty, use_cache=not args.no_cache, compile=args.compile)
     try:
         if args.num_beams > 1:
+            if args.compile:
+                _fail("--compile is for sampling and greedy decoding; beam search runs eagerly: drop one of them")
             out = generate(model, ids, max_new, num_beams=args.num_beams, length_penalty=args.length_penalty,
                            eos_token_id=eos, use_cache=not args.no_cache)
             print(args.prompt + tokenizer.decode([t for t in out[len(ids):] if t not in eos]))

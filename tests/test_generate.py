@@ -104,6 +104,78 @@ def test_cache_is_preallocated_in_the_grouped_query_layout(model):
     assert decoder.cache.nbytes == kv_cache_bytes_per_token(c, bytes_per_value=4) * 53
 
 
+# ---- compile=True: the static cache and the compiled decode step -----------------------------
+
+
+def forced_decode(model, decoder_args, forced):
+    decoder = CachedDecoder(model, *decoder_args)
+    with torch.inference_mode():
+        return torch.stack([decoder.prefill()] + [decoder.step(forced[:, i]) for i in range(forced.shape[1] - 1)], 1)
+
+
+@pytest.mark.parametrize("padded", [False, True], ids=["same-length", "left-padded"])
+@pytest.mark.parametrize("kv_heads", [4, 2], ids=["mha", "gqa"])
+def test_static_cache_gives_the_same_logits(kv_heads, padded, monkeypatch):
+    """The static cache attends over its whole buffer and masks the unwritten slots; teacher-
+    forced through a batch it must give the growing cache's logits."""
+    model = varied_model(num_kv_heads=kv_heads)
+    torch.manual_seed(0)
+    ids, forced = torch.randint(0, 256, (2, 10)), torch.randint(0, 256, (2, 30))
+    mask = None
+    if padded:
+        mask = torch.ones(2, 10, dtype=torch.long)
+        mask[1, :4] = 0
+    growing = forced_decode(model, (ids, mask, 30), forced)
+    monkeypatch.setattr(torch, "compile", lambda m, **kw: m)  # static cache, eager step
+    static = forced_decode(model, (ids, mask, 30, True), forced)
+    torch.testing.assert_close(static, growing, atol=1e-5, rtol=0)
+
+
+def test_static_cache_is_advanced_by_the_caller(model):
+    from minigpt.cache import KVCache
+
+    cache = KVCache(model.config, 1, max_len=20, static=True)
+    with torch.inference_mode():
+        model(torch.tensor([[1, 2, 3]]), kv_cache=cache)
+        assert cache.length == 0  # the model leaves a static cache's position alone...
+        cache.advance(3)
+        assert cache.length == 3 and cache.position.item() == 3  # ...the loop moves it
+        k, _ = cache.update(0, *(torch.ones(1, model.config.num_kv_heads, 1, model.config.head_dim),) * 2)
+    assert k.shape[2] == 20 and bool((k[:, :, 3] == 1).all())  # the whole buffer; slot 3 written
+
+
+def test_compiled_decode_compiles_once_and_matches_eager(model, monkeypatch):
+    """fullgraph=True: a graph break would raise. A counting backend sees every compilation:
+    one for a whole generation (the shapes never change), none for a second same-shape call."""
+    graphs = []
+
+    def counting_backend(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    real = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda m, mode=None, **kw: real(m, backend=counting_backend, **kw))
+    torch._dynamo.reset()
+    prompts = [[7, 8, 9, 10, 11], list(range(20, 41))]  # left-padded batch
+    eager = generate(model, prompts, 40, eos_token_id=[])
+    compiled = generate(model, prompts, 40, eos_token_id=[], compile=True)
+    assert compiled == eager
+    assert len(graphs) == 1
+    one = [3, 1, 4, 1, 5]  # no padding, no mask: the causal part of the mask hides the empty slots
+    assert generate(model, one, 40, eos_token_id=[], compile=True) == generate(model, one, 40, eos_token_id=[])
+    graphs.clear()
+    assert generate(model, prompts, 40, eos_token_id=[], compile=True) == eager
+    assert len(graphs) == 0
+    torch._dynamo.reset()
+
+
+def test_compile_needs_the_cache_and_no_beams(model):
+    with pytest.raises(ValueError, match="use_cache=True"):
+        generate(model, [1, 2, 3], 5, compile=True, use_cache=False)
+    with pytest.raises(ValueError, match="beam search"):
+        generate(model, [1, 2, 3], 5, compile=True, num_beams=2)
+
+
 # ---- the same tokens as transformers ------------------------------------------------------
 
 
