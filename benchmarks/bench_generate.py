@@ -143,47 +143,26 @@ def main():
         n = args.hf_new_tokens
         quiet = warnings.catch_warnings
 
-        def ours_generate():
-            sync(device)
-            start = time.perf_counter()
-            out = generate(model, prompt, n, eos_token_id=[])
-            sync(device)
-            assert out.shape[1] == 32 + n
-            return (time.perf_counter() - start) / n
-
-        def theirs_generate():
+        def seconds_per_token(call):
             sync(device)
             start = time.perf_counter()
             with quiet():
                 warnings.simplefilter("ignore")
-                out = theirs.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=n,
-                                      min_new_tokens=n, do_sample=False, pad_token_id=0)
+                out = call()
             sync(device)
             assert out.shape[1] == 32 + n
             return (time.perf_counter() - start) / n
 
-        def ours_compiled():
-            sync(device)
-            start = time.perf_counter()
-            out = generate(model, prompt, n, eos_token_id=[], compile=True)
-            sync(device)
-            assert out.shape[1] == 32 + n
-            return (time.perf_counter() - start) / n
+        def ours_generate(compile=False):
+            return seconds_per_token(lambda: generate(model, prompt, n, eos_token_id=[], compile=compile))
 
         compile_config = transformers.CompileConfig()
         compile_config._compile_all_devices = True  # transformers compiles only on GPUs unless told
 
-        def theirs_compiled():
-            sync(device)
-            start = time.perf_counter()
-            with quiet():
-                warnings.simplefilter("ignore")
-                out = theirs.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=n,
-                                      min_new_tokens=n, do_sample=False, pad_token_id=0,
-                                      cache_implementation="static", compile_config=compile_config)
-            sync(device)
-            assert out.shape[1] == 32 + n
-            return (time.perf_counter() - start) / n
+        def theirs_generate(**compiled):
+            return seconds_per_token(lambda: theirs.generate(
+                prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=n, min_new_tokens=n,
+                do_sample=False, pad_token_id=0, **compiled))
 
         @torch.inference_mode()
         def bare_loop(forward, make_cache):
@@ -227,7 +206,9 @@ def main():
         timed = {"ours": ours_generate, "theirs": theirs_generate, "ours_bare": ours_bare,
                  "theirs_bare": theirs_bare, "matmuls": matmuls_only}
         if args.compile:  # the warm-up call compiles; it is not timed
-            timed.update(ours_compiled=ours_compiled, theirs_compiled=theirs_compiled)
+            timed.update(ours_compiled=lambda: ours_generate(compile=True),
+                         theirs_compiled=lambda: theirs_generate(cache_implementation="static",
+                                                                 compile_config=compile_config))
         t = interleaved(timed, args.repeats)
         print(f"\ngreedy generate, prompt 32 + {n} new tokens, batch 1 (same tokens: {same}); "
               f"transformers {transformers.__version__}")
