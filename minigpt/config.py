@@ -23,6 +23,9 @@ class ModelConfig:
     intermediate_size: int | None = None  # None: SwiGLU rule, 8/3 * hidden rounded up to 64
     max_seq_len: int = 512
     rope_theta: float = 10000.0
+    # None: plain RoPE. Otherwise Hugging Face's rope_scaling dict (see normalize_rope_scaling):
+    # {"rope_type": "linear" | "dynamic" | "yarn", "factor": f, ...}; the legacy "type" key works too.
+    rope_scaling: dict | None = None
     norm_eps: float = 1e-5
     tie_word_embeddings: bool = True
     qkv_bias: bool = False  # True for Qwen2: q/k/v projections carry a bias, o_proj does not
@@ -66,6 +69,7 @@ class ModelConfig:
             raise ValueError(f"intermediate_size must be a positive integer, got {self.intermediate_size!r}.")
         if not self.rope_theta > 0:
             raise ValueError(f"rope_theta must be positive, got {self.rope_theta!r}.")
+        self.rope_scaling = normalize_rope_scaling(self.rope_scaling, self.max_seq_len)
         if not self.norm_eps > 0:
             raise ValueError(f"norm_eps must be positive, got {self.norm_eps!r}.")
         if not 0.0 <= self.dropout < 1.0:
@@ -105,6 +109,86 @@ class ModelConfig:
     @classmethod
     def from_json(cls, path: str | Path) -> "ModelConfig":
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+ROPE_SCALING_TYPES = ("linear", "dynamic", "yarn")
+_ROPE_SCALING_KEYS = {
+    "linear": {"factor"},
+    "dynamic": {"factor", "original_max_position_embeddings"},
+    "yarn": {"factor", "original_max_position_embeddings", "attention_factor", "beta_fast", "beta_slow",
+             "mscale", "mscale_all_dim", "truncate"},
+}
+
+
+def normalize_rope_scaling(rope_scaling: dict | None, max_seq_len: int) -> dict | None:
+    """Validate a Hugging Face style rope_scaling dict and fill its defaults; None stays None.
+
+    Semantics are those of transformers/modeling_rope_utils.py, with L = the trained window
+    (`original_max_position_embeddings`, default max_seq_len) and d = head_dim:
+      linear   position interpolation (Chen et al. 2023): inv_freq / factor, i.e. position m is
+               rotated as m / factor would have been.
+      dynamic  dynamic NTK-aware scaling: for a sequence of length s > L the base becomes
+               theta * (factor * s / L - (factor - 1)) ** (d / (d - 2)); for s <= L nothing changes.
+      yarn     YaRN (Peng et al. 2023): low-frequency pairs interpolated, high-frequency pairs left
+               alone, a linear ramp between (beta_fast=32, beta_slow=1 rotations over L), and
+               cos/sin scaled by attention_factor (default 0.1 * ln(factor) + 1).
+    """
+    if rope_scaling is None:
+        return None
+    if not isinstance(rope_scaling, dict):
+        raise ValueError(
+            f"rope_scaling must be None or a dict like {{'rope_type': 'linear', 'factor': 2.0}}, "
+            f"got {rope_scaling!r}."
+        )
+    scaling = dict(rope_scaling)
+    legacy = scaling.pop("type", None)
+    rope_type = scaling.pop("rope_type", legacy)
+    scaling.pop("rope_theta", None)  # transformers >= 5 repeats rope_theta here; ours is ModelConfig.rope_theta
+    if rope_type in (None, "default"):
+        if scaling:
+            raise ValueError(f"rope_scaling has no rope_type but sets {sorted(scaling)}; add 'rope_type'.")
+        return None
+    if rope_type not in ROPE_SCALING_TYPES:
+        raise ValueError(
+            f"rope_scaling rope_type={rope_type!r} is not implemented; minigpt has {ROPE_SCALING_TYPES} "
+            f"(plain RoPE: rope_scaling=None)."
+        )
+    unknown = sorted(set(scaling) - _ROPE_SCALING_KEYS[rope_type])
+    if unknown:
+        raise ValueError(
+            f"rope_scaling for rope_type={rope_type!r} does not take {unknown}; "
+            f"it takes {sorted(_ROPE_SCALING_KEYS[rope_type])}."
+        )
+    factor = scaling.get("factor")
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor >= 1.0:
+        raise ValueError(
+            f"rope_scaling factor must be a number >= 1 (the context is stretched factor times), got {factor!r}."
+        )
+    out = {"rope_type": rope_type, "factor": float(factor)}
+    if rope_type in ("dynamic", "yarn"):
+        original = scaling.get("original_max_position_embeddings", max_seq_len)
+        if isinstance(original, bool) or not isinstance(original, int) or original <= 0:
+            raise ValueError(
+                f"rope_scaling original_max_position_embeddings (the trained window) must be a positive "
+                f"integer, got {original!r}."
+            )
+        out["original_max_position_embeddings"] = original
+    if rope_type == "yarn":
+        for key in ("attention_factor", "beta_fast", "beta_slow", "mscale", "mscale_all_dim"):
+            value = scaling.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+                raise ValueError(f"rope_scaling {key} must be a positive number or absent, got {value!r}.")
+            if value is not None:
+                out[key] = float(value)
+        if out.get("beta_fast", 32.0) < out.get("beta_slow", 1.0):
+            raise ValueError(
+                f"rope_scaling beta_fast={out.get('beta_fast', 32.0)} must be >= beta_slow={out.get('beta_slow', 1.0)}."
+            )
+        if "truncate" in scaling:
+            if not isinstance(scaling["truncate"], bool):
+                raise ValueError(f"rope_scaling truncate must be true or false, got {scaling['truncate']!r}.")
+            out["truncate"] = scaling["truncate"]
+    return out
 
 
 def swiglu_intermediate_size(hidden_size: int, multiple_of: int = 64) -> int:

@@ -14,7 +14,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .config import ModelConfig
+from .config import ROPE_SCALING_TYPES, ModelConfig, normalize_rope_scaling
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -46,6 +46,7 @@ def to_hf_config(config: ModelConfig, dtype: torch.dtype = torch.float32) -> dic
         # transformers < 5 reads rope_theta; >= 5 reads rope_parameters (and converts rope_theta).
         "rope_theta": config.rope_theta,
         "rope_parameters": {"rope_type": "default", "rope_theta": config.rope_theta},
+        **_rope_scaling_to_hf(config),
         "tie_word_embeddings": config.tie_word_embeddings,
         "attention_dropout": config.dropout,
         "initializer_range": 0.02,
@@ -60,6 +61,25 @@ def to_hf_config(config: ModelConfig, dtype: torch.dtype = torch.float32) -> dic
     else:
         hf.update(use_sliding_window=False, sliding_window=None, max_window_layers=config.num_layers)
     return hf
+
+
+def _rope_scaling_to_hf(config: ModelConfig) -> dict:
+    """config.json keys for a scaled RoPE: rope_parameters (transformers >= 5) and rope_scaling
+    (older). transformers' "dynamic" reads its trained window from max_position_embeddings and
+    has no length limit, so that key holds the window and minigpt's own limit travels alongside."""
+    scaling = config.rope_scaling
+    if not scaling:
+        return {}
+    params = dict(scaling)
+    keys = {}
+    if scaling["rope_type"] == "dynamic":
+        window = params.pop("original_max_position_embeddings")
+        keys = {"max_position_embeddings": window, "minigpt_max_seq_len": config.max_seq_len}
+    return {
+        "rope_parameters": {**params, "rope_theta": config.rope_theta},
+        "rope_scaling": params,
+        **keys,
+    }
 
 
 def from_hf_config(hf: dict, where: str = "config.json") -> ModelConfig:
@@ -78,12 +98,27 @@ def from_hf_config(hf: dict, where: str = "config.json") -> ModelConfig:
     if model_type == "qwen2" and hf.get("use_sliding_window"):
         raise ValueError(f"{where}: use_sliding_window=true; minigpt implements full attention only.")
     rope = hf.get("rope_parameters") or hf.get("rope_scaling") or {}
-    rope_type = rope.get("rope_type", rope.get("type", "default"))
-    if rope_type != "default":
-        raise ValueError(
-            f"{where}: rope_type={rope_type!r} (scaled RoPE, e.g. Llama 3.1); minigpt implements plain RoPE."
-        )
     rope_theta = rope.get("rope_theta", hf.get("rope_theta", 10000.0))
+    max_seq_len = hf.get("max_position_embeddings", 2048)
+    rope_scaling = {k: v for k, v in rope.items() if k != "rope_theta"}
+    rope_type = rope_scaling.get("rope_type", rope_scaling.get("type", "default"))
+    if rope_type == "default":
+        rope_scaling = None
+    elif rope_type not in ROPE_SCALING_TYPES:
+        raise ValueError(
+            f"{where}: rope_type={rope_type!r} (scaled RoPE, e.g. Llama 3.1's 'llama3'); minigpt implements "
+            f"plain RoPE and rope_scaling types {ROPE_SCALING_TYPES}."
+        )
+    elif rope_type == "dynamic":
+        # transformers scales past max_position_embeddings (its trained window) and sets no upper
+        # limit; minigpt needs one: the one it wrote, else factor x the window.
+        window = max_seq_len
+        rope_scaling["original_max_position_embeddings"] = window
+        max_seq_len = hf.get("minigpt_max_seq_len") or int(rope_scaling.get("factor", 1) * window)
+    try:
+        rope_scaling = normalize_rope_scaling(rope_scaling, max_seq_len)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
     heads = hf["num_attention_heads"]
     return ModelConfig(
         vocab_size=hf["vocab_size"],
@@ -93,8 +128,9 @@ def from_hf_config(hf: dict, where: str = "config.json") -> ModelConfig:
         num_kv_heads=hf.get("num_key_value_heads") or heads,
         head_dim=hf.get("head_dim") or hf["hidden_size"] // heads,
         intermediate_size=hf["intermediate_size"],
-        max_seq_len=hf.get("max_position_embeddings", 2048),
+        max_seq_len=max_seq_len,
         rope_theta=float(rope_theta),
+        rope_scaling=rope_scaling,
         norm_eps=hf.get("rms_norm_eps", 1e-6),
         tie_word_embeddings=hf.get("tie_word_embeddings", model_type == "qwen2"),
         qkv_bias=model_type == "qwen2",
@@ -178,7 +214,9 @@ def from_pretrained(path: str | Path, device=None, dtype: torch.dtype | None = N
     model.load_state_dict(state, strict=False, assign=True)
     if config.tie_word_embeddings:
         model.lm_head.weight = model.model.embed_tokens.weight
-    model.model.rotary_emb = RotaryEmbedding(config.head_dim, config.rope_theta).to(device or "cpu")
+    model.model.rotary_emb = RotaryEmbedding(config.head_dim, config.rope_theta, config.rope_scaling).to(
+        device or "cpu"
+    )
     return model.eval()
 
 
