@@ -4,7 +4,8 @@ Each notebook runs top to bottom in a fresh python3 kernel of the interpreter ru
 with the notebook's folder as working directory. Cells tagged `skip-execution` (the Colab setup
 cell) are not run. Outputs and widget state are saved into the notebook; cell timing metadata
 is not (it would change every run), and widget model ids are made
-deterministic (see stabilize_widget_ids). Exit 1 if a notebook fails or takes longer than the budget.
+deterministic (see stabilize_widget_ids). A notebook over the budget is flagged; exit 1 if a
+notebook fails or takes longer than --ceiling budgets (a shared machine can be slow for a while).
 
     python scripts/execute_notebooks.py                     # every notebook, both editions
     python scripts/execute_notebooks.py notebooks/en/01_parameters.ipynb --budget 90
@@ -69,7 +70,8 @@ def execute(path: Path, cell_timeout: int) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/zh/*.ipynb notebooks/en/*.ipynb")
-    ap.add_argument("--budget", type=float, default=60.0, help="seconds a notebook may take (default 60)")
+    ap.add_argument("--budget", type=float, default=60.0, help="seconds a notebook is meant to take (default 60)")
+    ap.add_argument("--ceiling", type=float, default=3.0, help="fail above this many budgets (default 3)")
     ap.add_argument("--cell-timeout", type=int, default=600, help="seconds one cell may take (default 600)")
     args = ap.parse_args(argv)
 
@@ -81,12 +83,15 @@ def main(argv=None) -> int:
         print(f"executing {rel(path)} ...", flush=True)
         try:
             seconds = execute(path, args.cell_timeout)
-            status = "ok" if seconds <= args.budget else f"OVER BUDGET ({args.budget:g} s)"
+            if seconds > args.budget * args.ceiling:
+                status = f"OVER CEILING ({args.budget * args.ceiling:g} s)"
+            else:
+                status = "ok" if seconds <= args.budget else f"over budget ({args.budget:g} s)"
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
             seconds, status = float("nan"), "FAILED"
             failed.append(rel(path))
             print(str(exc)[-3000:], file=sys.stderr)
-        if status.startswith("OVER"):
+        if status.startswith("OVER CEILING"):
             failed.append(rel(path))
         rows.append((rel(path), seconds, status))
 

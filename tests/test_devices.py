@@ -1,0 +1,34 @@
+"""`dtype="auto"` on CPU: bf16 only where this machine's kernels make it faster than fp32."""
+
+import pytest
+import torch
+
+from minigpt import devices
+
+CPU = torch.device("cpu")
+
+
+@pytest.mark.parametrize(
+    "has_bf16, speedup, expected",
+    [
+        (False, 5.0, torch.float32),  # no bf16 units: never bf16, whatever a timing says
+        (True, 0.05, torch.float32),  # units reported but the products are emulated (AVX2-only oneDNN)
+        (True, 1.1, torch.float32),  # within noise of fp32: not worth the precision
+        (True, 3.0, torch.bfloat16),  # native bf16 products
+    ],
+)
+def test_auto_dtype_follows_the_measurement(monkeypatch, has_bf16, speedup, expected):
+    monkeypatch.setattr(devices, "_cpu_has_bf16", lambda: has_bf16)
+    monkeypatch.setattr(devices, "cpu_bf16_speedup", lambda: speedup)
+    assert devices.resolve_dtype("auto", CPU) == expected
+
+
+def test_speedup_is_a_positive_ratio_and_cached():
+    first = devices.cpu_bf16_speedup()
+    assert first > 0
+    assert devices.cpu_bf16_speedup() == first  # measured once per process
+
+
+def test_fp16_on_cpu_says_what_to_use_instead():
+    with pytest.raises(ValueError, match="bf16"):
+        devices.resolve_dtype("fp16", CPU)
