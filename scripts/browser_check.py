@@ -10,7 +10,9 @@ Every chapter page (notebooks/<edition>/<name>) is also checked for:
   * in the line under the title (the paragraph holding the Colab badge), a link that resolves
     to the same chapter in the other edition, and that page loads;
   * exactly one Open-in-Colab badge, linking to the Colab URL of this notebook built from
-    _config.yml's repository.url and branch, and a header launch button with the same URL.
+    _config.yml's repository.url and branch, and a header launch button with the same URL;
+  * no solution visible on load: every cell tagged `solution` shows neither its code nor its
+    output until the reader opens it, and opening the first one reveals it.
 
 Requests to other hosts are blocked so that the check is the same with and without internet;
 they are listed in the report, and console errors caused by blocking them are not counted. The
@@ -118,6 +120,11 @@ WAIT_FOR_IMAGES = """async () => {
 
 # Every link, with: is it the Colab badge, and is it in the same paragraph as the badge (the
 # line stamped under the chapter title, which holds the twin link).
+SOLUTIONS = """() => Array.from(document.querySelectorAll(".cell.tag_solution")).map(cell => {
+  const parts = Array.from(cell.querySelectorAll(".cell_input, .cell_output"));
+  return parts.some(el => el.checkVisibility ? el.checkVisibility() : el.offsetParent !== null);
+})"""
+
 LINKS = """() => {
   const badgeImg = document.querySelector("article img[src*='colab-badge']");
   const stamped = badgeImg ? badgeImg.closest("p") : null;
@@ -166,6 +173,11 @@ def check_page(page, base: str, doc: str, blocked: list[str]) -> tuple[list[str]
             pass
         images = page.evaluate(WAIT_FOR_IMAGES)
         links = page.evaluate(LINKS)
+        solutions = page.evaluate(SOLUTIONS)
+        revealed = None
+        if solutions:
+            page.locator(".cell.tag_solution summary").first.click()
+            revealed = page.evaluate(SOLUTIONS)[0]
         page.wait_for_timeout(200)  # late console messages
     finally:
         page.remove_listener("console", on_console)
@@ -191,7 +203,13 @@ def check_page(page, base: str, doc: str, blocked: list[str]) -> tuple[list[str]
         elif img["src"] != COLAB_BADGE_SVG:
             problems.append(f"external image (the book must be self-contained): {img['src']}")
 
-    info = {"images": f"{n_ok}/{n_local}", "twin": "", "colab": "", "blocked": len(page_blocked)}
+    visible = sum(solutions)
+    if visible:
+        problems.append(f"{visible} of {len(solutions)} solution cells visible before the reader opens them")
+    if solutions and not revealed:
+        problems.append("opening the first solution cell does not show it")
+    info = {"images": f"{n_ok}/{n_local}", "twin": "", "colab": "", "blocked": len(page_blocked),
+            "solutions": f"{len(solutions) - visible}/{len(solutions)}" if solutions else "-"}
     parts = doc.split("/")
     if len(parts) == 3 and parts[0] == "notebooks":
         _, edition, name = parts
@@ -262,10 +280,10 @@ def main(argv=None) -> int:
 
     width = max(len(d) for d, _, _ in results)
     print(f"browser check: Chromium {version} ({chromium}), {len(results)} pages, {seconds:.1f} s\n")
-    print(f"{'page':{width}s}  {'result':6s}  {'images':6s}  {'twin':7s}  {'colab':5s}  blocked")
+    print(f"{'page':{width}s}  {'result':6s}  {'images':6s}  {'twin':7s}  {'colab':5s}  {'hidden':9s}  blocked")
     for doc, problems, info in results:
         verdict = "ok" if not problems else "FAIL"
-        print(f"{doc:{width}s}  {verdict:6s}  {info['images']:6s}  {info['twin'] or '-':7s}  {info['colab'] or '-':5s}  {info['blocked']}")
+        print(f"{doc:{width}s}  {verdict:6s}  {info['images']:6s}  {info['twin'] or '-':7s}  {info['colab'] or '-':5s}  {info['solutions']:9s}  {info['blocked']}")
     hosts = sorted({urlparse(u).netloc for u in blocked})
     if blocked:
         print(f"\nblocked {len(blocked)} requests to other hosts (the check runs offline): {', '.join(hosts)}")

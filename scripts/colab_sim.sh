@@ -4,7 +4,7 @@
 # chapters run by nbval from a folder outside the repository, so that nothing but the installed
 # package is importable. Installs only from the package registry / local wheel cache.
 #
-#   make colab-sim                        # torch 2.14.1, chapters 3 and 4
+#   make colab-sim                        # torch 2.14.1, every chapter of the en edition
 #   COLAB_TORCH=2.2.2 make colab-sim      # another torch (>= 2.2, what pyproject.toml allows)
 #   COLAB_CHAPTERS="01_parameters" make colab-sim
 #
@@ -12,7 +12,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 torch_version="${COLAB_TORCH:-2.14.1}"
-chapters="${COLAB_CHAPTERS:-03_tokens 04_qkv}"
+chapters="${COLAB_CHAPTERS:-$(cd "$repo/notebooks/en" && ls *.ipynb | sed 's/\.ipynb$//' | tr '\n' ' ')}"
 work="${COLAB_SIM_DIR:-${TMPDIR:-/tmp}/minigpt-colab-sim}"
 python="${PYTHON:-python3}"
 
@@ -21,9 +21,10 @@ mkdir -p "$work/run"
 start=$(date +%s)
 "$python" -m venv "$work/venv"
 pip=("$work/venv/bin/python" -m pip install -q)
-"${pip[@]}" --upgrade pip
-"${pip[@]}" "torch==$torch_version"
-"${pip[@]}" "minigpt @ git+file://$repo@$(git -C "$repo" rev-parse HEAD)" nbval ipykernel
+quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
+quiet "${pip[@]}" --upgrade pip
+quiet "${pip[@]}" "torch==$torch_version"
+quiet "${pip[@]}" "minigpt @ git+file://$repo@$(git -C "$repo" rev-parse HEAD)" nbval ipykernel
 echo "installed in $(( $(date +%s) - start )) s"
 
 for chapter in $chapters; do
