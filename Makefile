@@ -49,12 +49,14 @@ notebooks: setup
 	$(PY) scripts/stamp_notebooks.py
 	PYTHONHASHSEED=0 $(PY) scripts/execute_notebooks.py --budget $(NB_BUDGET) --ceiling $(NB_CEILING)
 
-# Badges and Colab cells agree with _config.yml; zh and en in lockstep; nbval strict on en
+# Badges and Colab cells agree with _config.yml; zh and en in lockstep; every number in the prose
+# printed, chosen in code, cited or reviewed (scripts/prose_numbers_allow.txt); nbval strict on en
 # (the parity check makes the zh run redundant).
 check-notebooks: setup
 	$(PY) scripts/stamp_notebooks.py --check
 	$(PY) scripts/check_parity.py
 	$(PY) scripts/render_model_card.py --check
+	$(PY) scripts/check_prose_numbers.py
 	$(NBVAL) notebooks/en
 
 # The same chapters again on a plainer CPU (see PLAIN_CPU): a printed value that depends on the
