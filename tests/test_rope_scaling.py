@@ -177,3 +177,21 @@ def test_default_rope_type_means_no_scaling():
 def test_bad_rope_scaling_fails_clearly(scaling, fragment):
     with pytest.raises(ValueError, match=fragment):
         ModelConfig.from_preset("tiny", rope_scaling=scaling)
+
+
+@pytest.mark.parametrize("name", ["linear", "yarn"])
+def test_kv_cached_decoding_with_static_scalings_equals_the_full_forward(name):
+    """linear and yarn do not depend on the length: prefill + one-token steps give the logits
+    of one forward pass over the whole sequence (dynamic does not, see RotaryEmbedding)."""
+    from minigpt.cache import KVCache
+
+    cfg = ModelConfig.from_preset("tiny", max_seq_len=4 * WINDOW, rope_scaling=SCALINGS[name])
+    model = randomize(MiniGPT(cfg)).eval()
+    ids = torch.randint(0, 256, (1, 2 * WINDOW), generator=torch.Generator().manual_seed(4))
+    full = logits_of(model, ids)
+    cache = KVCache(cfg, batch_size=1)
+    with torch.no_grad():
+        steps = [model(ids[:, :WINDOW], kv_cache=cache).logits]
+        for t in range(WINDOW, ids.shape[1]):
+            steps.append(model(ids[:, t : t + 1], kv_cache=cache).logits)
+    torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-4, rtol=0)
