@@ -8,7 +8,25 @@ declared" in the browser console (found by scripts/browser_check.py). This drops
 <script> entries from each page's context; it changes nothing else.
 
 2. Page language: the zh edition's pages get <html lang="zh-CN">.
+
+3. Chinese line breaks: a line break inside a Chinese paragraph of the source (between two CJK
+characters or CJK punctuation) is removed, since HTML renders it as a space ("内部。 你会看到").
+Code, literals and math are left alone.
+
+4. Previous/Next stay inside an edition: the theme links the last page of one edition to the
+first of the other; such a link is dropped.
+
+5. The fact-check log's table gets the class `fact-log`, which book/_static/course.css lays out
+to the width of the page (identifiers on one line, long code allowed to wrap).
 """
+
+import re
+
+from docutils import nodes
+
+CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
+CJK_BREAK = re.compile(rf"(?<=[{CJK}])[ \t]*\n[ \t]*(?=[{CJK}])")
+SKIP = (nodes.literal_block, nodes.literal, nodes.math, nodes.math_block, nodes.raw)
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
@@ -34,7 +52,63 @@ def _page_language(app, pagename, templatename, context, doctree):
         context["language"] = "zh-CN"
 
 
+def _edition(pagename: str | None) -> str | None:
+    for edition in ("zh", "en"):
+        if pagename and pagename.startswith((f"book/{edition}/", f"notebooks/{edition}/")):
+            return edition
+    return None
+
+
+def _join_chinese_lines(app, doctree):
+    if _edition(app.env.docname) != "zh":
+        return
+    texts = [t for t in doctree.findall(nodes.Text) if not isinstance(t.parent, SKIP)]
+    for i, text in enumerate(texts):
+        joined = CJK_BREAK.sub("", text)
+        # MyST gives a soft line break a Text node of its own ("\n") between two runs of text.
+        if text.strip() == "" and "\n" in text and 0 < i < len(texts) - 1:
+            before, after = texts[i - 1], texts[i + 1]
+            if re.search(rf"[{CJK}]$", before) and re.match(rf"[{CJK}]", after):
+                joined = ""
+        if joined != text:
+            text.parent.replace(text, nodes.Text(joined))
+
+
+def _mark_fact_log(app, doctree):
+    if app.env.docname.endswith("/fact_check"):
+        for table in doctree.findall(nodes.table):
+            table["classes"].append("fact-log")
+
+
+def _links_stay_in_edition(app, pagename, templatename, context, doctree):
+    here = _edition(pagename)
+    if here is None:
+        return
+    for key in ("prev", "next"):
+        link = context.get(key)
+        if not link:
+            continue
+        if _points_to(str(link.get("link", "")), pagename, "en" if here == "zh" else "zh"):
+            context[key] = None
+
+
+def _points_to(href: str, pagename: str, edition: str) -> bool:
+    """Does the relative link href, seen from pagename, land in the other edition's folders?"""
+    parts = pagename.split("/")[:-1]
+    for piece in href.split("#")[0].split("/"):
+        if piece == "..":
+            parts = parts[:-1]
+        elif piece and piece != ".":
+            parts.append(piece)
+    target = "/".join(parts)
+    return target.startswith((f"book/{edition}/", f"notebooks/{edition}/"))
+
+
 def setup(app):
+    app.connect("doctree-read", _join_chinese_lines)
+    app.connect("doctree-read", _mark_fact_log)
+    app.connect("html-page-context", _links_stay_in_edition)
     app.connect("html-page-context", _dedupe_scripts)
     app.connect("html-page-context", _page_language)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    # env_version: bump it when a doctree transform above changes, so cached doctrees are rebuilt.
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}
