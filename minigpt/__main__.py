@@ -67,7 +67,6 @@ def count_main(argv: list[str]) -> int:
 
 
 def _config_from_path(path_text: str):
-    import json
     from pathlib import Path
 
     from .config import ModelConfig
@@ -78,8 +77,21 @@ def _config_from_path(path_text: str):
         path = path / CONFIG_NAME
     if not path.exists():
         raise SystemExit(f"error: {path} does not exist.")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return from_hf_config(data, str(path)) if "model_type" in data else ModelConfig.from_dict(data)
+    from .hf import _read_json
+
+    try:
+        data = _read_json(path)
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object ({{...}}), got a {type(data).__name__}.")
+        if "model_type" in data:
+            return from_hf_config(data, str(path))
+        try:
+            return ModelConfig.from_dict(data)
+        except TypeError as e:  # e.g. a value of the wrong kind reaching a comparison
+            raise ValueError(f"{path}: {e}") from None
+    except ValueError as e:
+        message = str(e)
+        raise SystemExit(f"python -m minigpt count: error: {message if str(path) in message else f'{path}: {message}'}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .generate import CachedDecoder, UncachedDecoder, as_batch, special_ids
+from .generate import CachedDecoder, UncachedDecoder, as_batch, special_ids, warn_unmasked_padding
 from .sampling import NEG_INF
 
 
@@ -44,7 +44,8 @@ def beam_search(model, input_ids, max_new_tokens: int, num_beams: int = 4, *, le
     if not isinstance(num_beams, int) or num_beams < 1:
         raise ValueError(f"num_beams must be an integer >= 1, got {num_beams!r}.")
     ids, mask = as_batch(model, input_ids, attention_mask, max_new_tokens)
-    eos_ids, _ = special_ids(model, None, eos_token_id, None)
+    eos_ids, pad_id = special_ids(model, None, eos_token_id, None)
+    warn_unmasked_padding(input_ids, attention_mask, pad_id)
     b, w, v = ids.shape[0], num_beams, model.config.vocab_size
     if 2 * w > v:
         raise ValueError(f"num_beams={w} is too large for a vocabulary of {v}: need 2 * num_beams <= vocab_size.")

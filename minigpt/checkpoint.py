@@ -15,16 +15,18 @@ while saving leaves a `.tmp-*` folder, which the loader ignores and the next sav
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import torch
 
-from .hf import load_state_dict, save_pretrained
+from .hf import WEIGHTS_NAME, load_state_dict, raise_if_disk_full, save_pretrained
 
 STATE_NAME = "trainer_state.json"
 TENSORS_NAME = "optimizer.pt"
@@ -42,8 +44,13 @@ def save_checkpoint(root, step: int, model, state: dict, tensors: dict, tokenize
     final = root / f"step-{step:07d}"
     tmp = root / f".tmp-step-{step:07d}"
     tmp.mkdir()
-    _write_files(tmp, model, state, tensors, tokenizer)
-    _fsync_tree(tmp)
+    try:
+        _write_files(tmp, model, state, tensors, tokenizer)
+        _fsync_tree(tmp)
+    except OSError as e:
+        if e.errno == errno.ENOSPC:  # free what the torn checkpoint took; the older ones are untouched
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if final.exists():  # the same step saved again (e.g. a resumed run saving at its start)
         old = root / f".tmp-old-step-{step:07d}"
         final.rename(old)
@@ -59,12 +66,22 @@ def save_checkpoint(root, step: int, model, state: dict, tensors: dict, tokenize
 
 
 def _write_files(folder: Path, model, state: dict, tensors: dict, tokenizer) -> None:
-    save_pretrained(model, folder, dtype=torch.float32)
-    torch.save(tensors, folder / TENSORS_NAME)
+    save_pretrained(model, folder, dtype=torch.float32)  # says "disk full while writing ..." itself
+    writes = [(folder / TENSORS_NAME, lambda: torch.save(tensors, folder / TENSORS_NAME))]
     if tokenizer is not None:
-        tokenizer.save(folder / TOKENIZER_NAME)
+        writes.append((folder / TOKENIZER_NAME, lambda: tokenizer.save(folder / TOKENIZER_NAME)))
     # Written last: its presence inside the folder marks the files above as complete.
-    (folder / STATE_NAME).write_text(json.dumps(state, indent=1), encoding="utf-8")
+    writes.append((folder / STATE_NAME,
+                   lambda: (folder / STATE_NAME).write_text(json.dumps(state, indent=1), encoding="utf-8")))
+    for target, write in writes:
+        try:
+            write()
+        except Exception as e:  # torch.save reports a full disk as RuntimeError "file write failed"
+            raise_if_disk_full(e, target)
+            if isinstance(e, RuntimeError) and "write failed" in str(e):
+                raise OSError(errno.ENOSPC if shutil.disk_usage(folder).free < (1 << 20) else errno.EIO,
+                              f"writing {target} failed ({e}); is the disk full? Earlier checkpoints are intact.") from e
+            raise
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -111,18 +128,18 @@ def find_checkpoint(path) -> Path | None:
     return None
 
 
-def load_checkpoint(path) -> tuple[Path, dict, dict, dict]:
-    """(folder, weights, JSON state, tensor state) of the checkpoint `path` means.
+class DamagedCheckpointError(ValueError):
+    """A checkpoint file that cannot be read (truncated, corrupt); the message names the file."""
 
-    The tensor state is read with `torch.load(weights_only=True)`: a file holding any other
-    object (which unpickling could use to run code) is refused."""
-    folder = find_checkpoint(path)
-    if folder is None:
-        raise FileNotFoundError(
-            f"No checkpoint at {path}: expected a folder with {STATE_NAME}, or a run folder with "
-            f"{CHECKPOINTS}/step-*/ inside. Train with --save-every or check the path."
-        )
-    state = json.loads((folder / STATE_NAME).read_text(encoding="utf-8"))
+
+def _read_checkpoint(folder: Path) -> tuple[dict, dict, dict]:
+    """(weights, JSON state, tensor state) of one checkpoint folder."""
+    try:
+        state = json.loads((folder / STATE_NAME).read_text(encoding="utf-8"))
+        if not isinstance(state, dict) or "step" not in state:
+            raise ValueError("no 'step' in it")
+    except (OSError, ValueError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise DamagedCheckpointError(f"{folder / STATE_NAME} is damaged ({e})") from None
     try:
         tensors = torch.load(folder / TENSORS_NAME, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -131,8 +148,61 @@ def load_checkpoint(path) -> tuple[Path, dict, dict, dict]:
             f"so it is refused: unpickling arbitrary objects can run code. A minigpt checkpoint never "
             f"contains such objects; this file was not written by minigpt or was tampered with. ({e})"
         ) from None
-    weights = load_state_dict(folder)
-    return folder, weights, state, tensors
+    except Exception as e:  # a truncated file: OSError [Errno 22], RuntimeError from the zip reader, EOFError
+        raise DamagedCheckpointError(f"{folder / TENSORS_NAME} is damaged ({type(e).__name__}: {e})") from None
+    try:
+        weights = load_state_dict(folder)
+    except Exception as e:
+        raise DamagedCheckpointError(f"{folder / WEIGHTS_NAME} is damaged ({e})") from None
+    return weights, state, tensors
+
+
+def load_checkpoint(path) -> tuple[Path, dict, dict, dict]:
+    """(folder, weights, JSON state, tensor state) of the checkpoint `path` means.
+
+    The tensor state is read with `torch.load(weights_only=True)`: a file holding any other
+    object (which unpickling could use to run code) is refused.
+
+    A damaged file (truncated weights, optimizer state or trainer state) raises
+    DamagedCheckpointError naming it. Given a run folder, a damaged newest checkpoint is
+    skipped, with a note on stderr, for the newest intact one; given one checkpoint folder, the
+    error names the intact checkpoint to resume from instead."""
+    folder = find_checkpoint(path)
+    if folder is None:
+        raise FileNotFoundError(
+            f"No checkpoint at {path}: expected a folder with {STATE_NAME}, or a run folder with "
+            f"{CHECKPOINTS}/step-*/ inside. Train with --save-every or check the path."
+        )
+    explicit = (Path(path) / STATE_NAME).is_file()
+    newest_first = list(reversed(list_checkpoints(folder.parent)))
+    candidates = [folder] if explicit else newest_first
+    damaged = []
+    for candidate in candidates:
+        try:
+            weights, state, tensors = _read_checkpoint(candidate)
+        except DamagedCheckpointError as e:
+            damaged.append(str(e))
+            continue
+        if damaged:
+            print(f"note: {'; '.join(damaged)}. Resuming from {candidate}, the newest intact checkpoint.",
+                  file=sys.stderr)
+        return candidate, weights, state, tensors
+    if explicit:
+        older = []
+        for other in newest_first:
+            if other.name < folder.name:
+                try:
+                    _read_checkpoint(other)
+                except (DamagedCheckpointError, ValueError):
+                    continue
+                older.append(other)
+                break
+        fix = (f"Resume from the newest intact one instead: --resume {older[0]} (Trainer.resume(\"{older[0]}\"))."
+               if older else "No older intact checkpoint exists: start again (--overwrite).")
+        raise DamagedCheckpointError(f"{damaged[0]}. {fix}")
+    raise DamagedCheckpointError(
+        f"Every checkpoint under {folder.parent} is damaged: {'; '.join(damaged)}. Start again (--overwrite)."
+    )
 
 
 def load_weights(model, weights: dict) -> None:

@@ -67,6 +67,21 @@ class ModelConfig:
             self.intermediate_size = swiglu_intermediate_size(self.hidden_size)
         if not isinstance(self.intermediate_size, int) or self.intermediate_size <= 0:
             raise ValueError(f"intermediate_size must be a positive integer, got {self.intermediate_size!r}.")
+        for name in ("rope_theta", "norm_eps", "dropout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"ModelConfig.{name} must be a number, got {value!r} ({type(value).__name__}).")
+        for name in ("tie_word_embeddings", "qkv_bias"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise ValueError(
+                    f"ModelConfig.{name} must be true or false (a JSON boolean), got {value!r} "
+                    f"({type(value).__name__}); a string such as \"no\" is not a boolean."
+                )
+        for name in ("bos_token_id", "eos_token_id"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValueError(f"ModelConfig.{name} must be None or a token id (an integer >= 0), got {value!r}.")
         if not self.rope_theta > 0:
             raise ValueError(f"rope_theta must be positive, got {self.rope_theta!r}.")
         self.rope_scaling = normalize_rope_scaling(self.rope_scaling, self.max_seq_len)

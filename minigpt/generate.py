@@ -165,10 +165,12 @@ def stream(model, input_ids, max_new_tokens: int, *, temperature: float = 0.0, t
     Checks run when stream() is called, not at the first next()."""
     check_sampling_args(temperature, top_k, top_p, repetition_penalty)
     ids, mask = as_batch(model, input_ids, attention_mask, max_new_tokens)
-    eos_ids, pad_id = special_ids(model, tokenizer, eos_token_id, pad_token_id)
-    stops = None
     if tokenizer is not None:
         check_tokenizer(model, tokenizer)
+    eos_ids, pad_id = special_ids(model, tokenizer, eos_token_id, pad_token_id)
+    warn_unmasked_padding(input_ids, attention_mask, pad_id)
+    stops = None
+    if tokenizer is not None:
         stops = TextStreams(tokenizer, ids.shape[0], stop_strings, skip_ids=eos_ids)
     elif stop_strings:
         raise ValueError("stop_strings are matched on decoded text: pass tokenizer= as well.")
@@ -399,15 +401,60 @@ def _is_int_list(x) -> bool:
 
 
 def special_ids(model, tokenizer, eos_token_id, pad_token_id) -> tuple[list[int], int]:
+    """(eos ids, pad id), resolved from the arguments, else model.config, else the tokenizer, and
+    checked: an id outside the vocabulary would never stop a row, or fail in the middle of decoding."""
+    v = model.config.vocab_size
+    source = "eos_token_id"
     if eos_token_id is None:
-        eos_token_id = getattr(model.config, "eos_token_id", None)
+        eos_token_id, source = getattr(model.config, "eos_token_id", None), "model.config.eos_token_id"
         if eos_token_id is None and tokenizer is not None:
-            eos_token_id = getattr(tokenizer, "eos_id", None)
-    eos_ids = [] if eos_token_id is None else [int(eos_token_id)] if isinstance(eos_token_id, int) else [int(i) for i in eos_token_id]
+            eos_token_id, source = getattr(tokenizer, "eos_id", None), "tokenizer.eos_id"
+    if eos_token_id is None:
+        eos_ids = []
+    else:
+        items = [eos_token_id] if _is_id(eos_token_id) else eos_token_id
+        if not isinstance(items, (list, tuple, set)) or not all(_is_id(i) for i in items):
+            raise ValueError(f"{source} must be a token id or a list of ids, got {eos_token_id!r}.")
+        eos_ids = [int(i) for i in items]
+        bad = [i for i in eos_ids if not 0 <= i < v]
+        if bad:
+            raise ValueError(f"{source} {bad[0]} is outside the vocabulary 0..{v - 1} (vocab_size {v}): a row would "
+                             f"never stop at it. Pass the id of the end token (tokenizer.eos_id), or [] to never stop early.")
+    pad_source = "pad_token_id"
     if pad_token_id is None:
-        pad_token_id = getattr(tokenizer, "pad_id", None) if tokenizer is not None else None
-        pad_token_id = pad_token_id if pad_token_id is not None else (eos_ids[0] if eos_ids else 0)
+        pad_token_id, pad_source = (getattr(tokenizer, "pad_id", None) if tokenizer is not None else None), "tokenizer.pad_id"
+        if pad_token_id is None:
+            pad_token_id, pad_source = (eos_ids[0] if eos_ids else 0), "the default pad id (the first eos id, else 0)"
+    if not _is_id(pad_token_id) or not 0 <= int(pad_token_id) < v:
+        raise ValueError(f"{pad_source} must be a token id in 0..{v - 1} (vocab_size {v}), got {pad_token_id!r}: it "
+                         f"fills the rows that have ended. Pass e.g. pad_token_id=tokenizer.pad_id, or leave it None.")
     return eos_ids, int(pad_token_id)
+
+
+def _is_id(x) -> bool:
+    if torch.is_tensor(x):
+        return x.dim() == 0 and not x.dtype.is_floating_point and x.dtype != torch.bool
+    return isinstance(x, int) and not isinstance(x, bool) or type(x).__name__.startswith("int")
+
+
+def warn_unmasked_padding(input_ids, attention_mask, pad_id: int) -> None:
+    """Warn when a tensor batch looks left-padded (rows start with different numbers of pad ids)
+    but comes without attention_mask: the pads are then attended like text and change the
+    logits. Only a warning, as in transformers, because a leading pad id can be a real token
+    (minigpt prompts start with <|endoftext|>, which is also the pad id)."""
+    import warnings
+
+    if not torch.is_tensor(input_ids) or input_ids.dim() != 2 or input_ids.shape[0] < 2 or attention_mask is not None:
+        return
+    leading = (input_ids == pad_id).int().cumprod(dim=1).sum(dim=1)
+    if int(leading.max()) > int(leading.min()):
+        rows = [i for i, n in enumerate(leading.tolist()) if n > int(leading.min())]
+        warnings.warn(
+            f"input_ids rows {rows[:8]} start with more pad ids ({pad_id}) than others, but no attention_mask was "
+            f"given: the padding is read as text and changes the logits. Pass attention_mask (1 = token, "
+            f"0 = padding), or pass the prompts as a list of lists, which are padded and masked for you.",
+            stacklevel=3,
+        )
 
 
 # ---- python -m minigpt sample (the command line lives in sample_cli.py) ---------------------

@@ -82,13 +82,44 @@ def _rope_scaling_to_hf(config: ModelConfig) -> dict:
     }
 
 
+# What transformers assumes for a key that config.json leaves out: the defaults of LlamaConfig and
+# Qwen2Config (transformers 5.x; tests/test_hf.py compares these with the installed classes). They
+# differ per architecture: a Qwen2 folder without num_key_value_heads has 32 KV heads, without
+# max_position_embeddings a context of 32768. A missing tie_word_embeddings means untied in both.
+HF_DEFAULTS = {
+    "llama": {"num_key_value_heads": None, "max_position_embeddings": 2048, "rms_norm_eps": 1e-6,
+              "rope_theta": 10000.0, "tie_word_embeddings": False, "attention_dropout": 0.0,
+              "bos_token_id": 1, "eos_token_id": 2},
+    "qwen2": {"num_key_value_heads": 32, "max_position_embeddings": 32768, "rms_norm_eps": 1e-6,
+              "rope_theta": 10000.0, "tie_word_embeddings": False, "attention_dropout": 0.0,
+              "bos_token_id": None, "eos_token_id": None},
+}
+# The shapes have defaults in transformers too (those of a 7B model), but a folder whose config.json
+# lacks them is incomplete, not a 7B model: these keys are required.
+HF_REQUIRED = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads")
+# ModelConfig field -> config.json key, so an error names the key the user sees in the file
+_HF_KEY = {"num_layers": "num_hidden_layers", "num_heads": "num_attention_heads",
+           "num_kv_heads": "num_key_value_heads", "max_seq_len": "max_position_embeddings",
+           "norm_eps": "rms_norm_eps", "dropout": "attention_dropout"}
+
+
 def from_hf_config(hf: dict, where: str = "config.json") -> ModelConfig:
+    if not isinstance(hf, dict):
+        raise ValueError(f"{where}: a config.json holds one JSON object ({{...}}), got a {type(hf).__name__}.")
     model_type = hf.get("model_type")
     if model_type not in SUPPORTED_TYPES:
         raise ValueError(
             f"{where}: model_type={model_type!r} is not supported; minigpt reads {SUPPORTED_TYPES} "
             f"(Llama and Qwen2 families, e.g. Llama-2, TinyLlama, Qwen2.5, MiniMind exported as Llama)."
         )
+    missing = [k for k in HF_REQUIRED if k not in hf]
+    if missing:
+        raise ValueError(
+            f"{where} is incomplete: it has no {', '.join(missing)}. A {model_type} config.json names the "
+            f"model's shapes; copy the file again from the model's source (or write the missing keys)."
+        )
+    defaults = HF_DEFAULTS[model_type]
+    hf = {**defaults, **hf}  # a key that is present wins, even when it is null
     if hf.get("hidden_act", "silu") != "silu":
         raise ValueError(f"{where}: hidden_act={hf['hidden_act']!r}; minigpt's MLP is SwiGLU (silu).")
     if model_type == "llama" and (hf.get("attention_bias") or hf.get("mlp_bias")):
@@ -98,8 +129,10 @@ def from_hf_config(hf: dict, where: str = "config.json") -> ModelConfig:
     if model_type == "qwen2" and hf.get("use_sliding_window"):
         raise ValueError(f"{where}: use_sliding_window=true; minigpt implements full attention only.")
     rope = hf.get("rope_parameters") or hf.get("rope_scaling") or {}
-    rope_theta = rope.get("rope_theta", hf.get("rope_theta", 10000.0))
-    max_seq_len = hf.get("max_position_embeddings", 2048)
+    if not isinstance(rope, dict):
+        raise ValueError(f"{where}: rope_parameters / rope_scaling must be a JSON object or null, got {rope!r}.")
+    rope_theta = rope.get("rope_theta", hf.get("rope_theta", defaults["rope_theta"]))
+    max_seq_len = hf["max_position_embeddings"]
     rope_scaling = {k: v for k, v in rope.items() if k != "rope_theta"}
     rope_type = rope_scaling.get("rope_type", rope_scaling.get("type", "default"))
     if rope_type == "default":
@@ -114,30 +147,38 @@ def from_hf_config(hf: dict, where: str = "config.json") -> ModelConfig:
         # limit; minigpt needs one: the one it wrote, else factor x the window.
         window = max_seq_len
         rope_scaling["original_max_position_embeddings"] = window
-        max_seq_len = hf.get("minigpt_max_seq_len") or int(rope_scaling.get("factor", 1) * window)
+        factor = rope_scaling.get("factor", 1)
+        if isinstance(window, int) and isinstance(factor, (int, float)):
+            max_seq_len = hf.get("minigpt_max_seq_len") or int(factor * window)
+    heads, hidden = hf["num_attention_heads"], hf["hidden_size"]
+    head_dim = hf.get("head_dim")
+    if head_dim is None and isinstance(heads, int) and isinstance(hidden, int) and heads > 0:
+        head_dim = hidden // heads
     try:
         rope_scaling = normalize_rope_scaling(rope_scaling, max_seq_len)
+        return ModelConfig(
+            vocab_size=hf["vocab_size"],
+            hidden_size=hidden,
+            num_layers=hf["num_hidden_layers"],
+            num_heads=heads,
+            num_kv_heads=hf["num_key_value_heads"] if hf["num_key_value_heads"] is not None else heads,
+            head_dim=head_dim,
+            intermediate_size=hf["intermediate_size"],
+            max_seq_len=max_seq_len,
+            rope_theta=float(rope_theta) if isinstance(rope_theta, int) and not isinstance(rope_theta, bool) else rope_theta,
+            rope_scaling=rope_scaling,
+            norm_eps=hf["rms_norm_eps"],
+            tie_word_embeddings=hf["tie_word_embeddings"],
+            qkv_bias=model_type == "qwen2",
+            dropout=hf["attention_dropout"],
+            bos_token_id=hf["bos_token_id"] if isinstance(hf["bos_token_id"], int) else None,
+            eos_token_id=hf["eos_token_id"] if isinstance(hf["eos_token_id"], int) else None,
+        )
     except ValueError as e:
-        raise ValueError(f"{where}: {e}") from None
-    heads = hf["num_attention_heads"]
-    return ModelConfig(
-        vocab_size=hf["vocab_size"],
-        hidden_size=hf["hidden_size"],
-        num_layers=hf["num_hidden_layers"],
-        num_heads=heads,
-        num_kv_heads=hf.get("num_key_value_heads") or heads,
-        head_dim=hf.get("head_dim") or hf["hidden_size"] // heads,
-        intermediate_size=hf["intermediate_size"],
-        max_seq_len=max_seq_len,
-        rope_theta=float(rope_theta),
-        rope_scaling=rope_scaling,
-        norm_eps=hf.get("rms_norm_eps", 1e-6),
-        tie_word_embeddings=hf.get("tie_word_embeddings", model_type == "qwen2"),
-        qkv_bias=model_type == "qwen2",
-        dropout=hf.get("attention_dropout", 0.0),
-        bos_token_id=hf.get("bos_token_id") if isinstance(hf.get("bos_token_id"), int) else None,
-        eos_token_id=hf.get("eos_token_id") if isinstance(hf.get("eos_token_id"), int) else None,
-    )
+        message = str(e)
+        for field_name, key in _HF_KEY.items():
+            message = message.replace(f"ModelConfig.{field_name} ", f"{key} ").replace(f"{field_name}=", f"{key}=")
+        raise ValueError(f"{where}: {message.replace('ModelConfig.', '')}") from None
 
 
 # ---- weights ---------------------------------------------------------------------------------
@@ -163,8 +204,11 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if (path / WEIGHTS_NAME).exists():
         files = [path / WEIGHTS_NAME]
     elif (path / INDEX_NAME).exists():
-        index = json.loads((path / INDEX_NAME).read_text(encoding="utf-8"))
-        files = [path / f for f in sorted(set(index["weight_map"].values()))]
+        index = _read_json(path / INDEX_NAME)
+        weight_map = index.get("weight_map") if isinstance(index, dict) else None
+        if not isinstance(weight_map, dict) or not all(isinstance(f, str) for f in weight_map.values()):
+            raise ValueError(f"{path / INDEX_NAME}: expected {{\"weight_map\": {{tensor name: shard file name}}}}.")
+        files = [_inside(path, f, INDEX_NAME) for f in sorted(set(weight_map.values()))]
     elif (path / PICKLE_NAME).exists():
         # weights_only=True refuses arbitrary objects: a downloaded file cannot run code here.
         return torch.load(path / PICKLE_NAME, map_location="cpu", weights_only=True)
@@ -172,10 +216,42 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise FileNotFoundError(f"No {WEIGHTS_NAME}, {INDEX_NAME} or {PICKLE_NAME} in {path}.")
     state = {}
     for file in files:
-        with safe_open(str(file), framework="pt") as f:
-            for key in f.keys():
-                state[key] = f.get_tensor(key)
+        if not file.is_file():
+            raise FileNotFoundError(f"{file} is missing: {path / INDEX_NAME} lists it as a shard. Copy the whole folder again.")
+        try:
+            with safe_open(str(file), framework="pt") as f:
+                for key in f.keys():
+                    state[key] = f.get_tensor(key)
+        except Exception as e:  # SafetensorError (no public class to catch) or OSError
+            size = file.stat().st_size
+            raise ValueError(
+                f"{file} ({size:,} bytes) is not a complete safetensors file ({type(e).__name__}: {e}). It was "
+                f"truncated (an interrupted download or save) or is not a safetensors file: copy or export it again."
+            ) from None
     return state
+
+
+def _inside(folder: Path, name: str, listed_in: str) -> Path:
+    """folder / name, refusing names that lead out of the folder (absolute, or through '..')."""
+    parts = Path(name).parts
+    if not name or Path(name).is_absolute() or ".." in parts or (parts and parts[0].startswith(("/", "\\"))):
+        raise ValueError(
+            f"{folder / listed_in} points to {name!r}, outside the model folder {folder}: refused (a model "
+            f"folder's files are read from inside it only). Fix the weight_map or use a trusted copy of the folder."
+        )
+    return folder / name
+
+
+def _read_json(path: Path):
+    """json.loads of a file, with an error that names the file and the place of the problem."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(
+            f"{path} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}. The file is damaged or was "
+            f"cut off: copy or export it again (or fix it in an editor)."
+        ) from None
 
 
 def from_pretrained(path: str | Path, device=None, dtype: torch.dtype | None = None):
@@ -187,7 +263,7 @@ def from_pretrained(path: str | Path, device=None, dtype: torch.dtype | None = N
             f"{path / CONFIG_NAME} not found. from_pretrained reads a local folder and never downloads: "
             f"fetch a checkpoint first (e.g. huggingface_hub.snapshot_download) and pass its folder."
         )
-    config = from_hf_config(json.loads((path / CONFIG_NAME).read_text(encoding="utf-8")), str(path / CONFIG_NAME))
+    config = from_hf_config(_read_json(path / CONFIG_NAME), str(path / CONFIG_NAME))
     state = load_state_dict(path)
     state = {k: v for k, v in state.items() if not k.endswith("rotary_emb.inv_freq")}  # old HF files
     if config.tie_word_embeddings:
@@ -223,6 +299,25 @@ def from_pretrained(path: str | Path, device=None, dtype: torch.dtype | None = N
 def _atomic_write(target: Path, write) -> None:
     """Write to a temporary sibling, then rename: a crash mid-write leaves the old file intact."""
     tmp = target.with_name(target.name + ".tmp")
-    write(tmp)
+    try:
+        write(tmp)
+    except Exception as e:
+        tmp.unlink(missing_ok=True)
+        raise_if_disk_full(e, target)
+        raise
     tmp.chmod(0o644)  # safetensors creates files readable by their owner only
     tmp.replace(target)
+
+
+def raise_if_disk_full(error: BaseException, target) -> None:
+    """Re-raise a failed write as `OSError(ENOSPC, "disk full while writing <target>")` when the
+    disk is full. Libraries word it differently (OSError errno 28; safetensors' and torch's own
+    errors carry the OS message); anything else is left to the caller to re-raise."""
+    import errno
+
+    if getattr(error, "errno", None) == errno.ENOSPC or "No space left" in str(error):
+        raise OSError(
+            errno.ENOSPC,
+            f"disk full while writing {target}. Nothing was replaced: files written before are intact. "
+            f"Free some space (or point --out / out_dir to a disk with room) and run again.",
+        ) from error

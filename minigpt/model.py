@@ -300,6 +300,16 @@ class MiniGPT(nn.Module):
             position_ids = (past + torch.arange(t, device=input_ids.device)).unsqueeze(0).expand(b, t)
         mask = _attention_mask(attention_mask, b, t, past, input_ids.device, keys)
 
+        if input_ids.device.type == "cpu" and not _is_compiling() and input_ids.numel():
+            # On CPU the check costs one pass over the ids; on a GPU it would stall every step
+            # (a device-to-host sync), and an out-of-range id there ends in a device-side assert.
+            low, high = int(input_ids.min()), int(input_ids.max())
+            if low < 0 or high >= self.config.vocab_size:
+                raise ValueError(
+                    f"input_ids must be token ids in 0..{self.config.vocab_size - 1} (vocab_size "
+                    f"{self.config.vocab_size}); got min {low}, max {high}. Were they made by another "
+                    f"tokenizer (one with more ids than this model's vocabulary)?"
+                )
         x = self.model.embed_tokens(input_ids)
         cos, sin = self.model.rotary_emb(x, position_ids)
         attentions, hidden_states = [], [x]
@@ -352,6 +362,12 @@ class MiniGPT(nn.Module):
         from .hf import from_pretrained
 
         return from_pretrained(path, device=device, dtype=dtype)
+
+
+def _is_compiling() -> bool:
+    """True while torch.compile traces (torch.compiler.is_compiling, torch >= 2.3)."""
+    check = getattr(torch.compiler, "is_compiling", None) or torch._dynamo.is_compiling
+    return check()
 
 
 def _attention_mask(attention_mask, b, t, past, device, keys=None):

@@ -51,6 +51,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="torch.compile the decode step over a static cache (first run compiles for tens of "
                              "seconds; worth it for long outputs; a CUDA graph on GPUs)")
     args = parser.parse_args(argv)
+    if args.max_new_tokens < 1:
+        _fail(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}.")
+    if args.num_beams < 1:
+        _fail(f"--num-beams is the beam width, an integer >= 1 (1 = no beam search), got {args.num_beams}.")
+    try:
+        from .sampling import check_sampling_args
+
+        check_sampling_args(args.temperature, args.top_k, args.top_p, args.repetition_penalty)
+    except ValueError as e:
+        _fail(str(e))
 
     model, tokenizer = _load_for_cli(args)
     model = model.to(args.device).eval()
@@ -119,7 +129,10 @@ def _load_for_cli(args):
     tokenizer_path = Path(args.tokenizer) if args.tokenizer else folder / "tokenizer.json"
     if not tokenizer_path.exists():
         _fail(f"no tokenizer at {tokenizer_path}: pass --tokenizer PATH/tokenizer.json")
-    model, tokenizer = MiniGPT.from_pretrained(folder), Tokenizer.from_file(tokenizer_path)
+    try:
+        model, tokenizer = MiniGPT.from_pretrained(folder), Tokenizer.from_file(tokenizer_path)
+    except (OSError, ValueError) as e:
+        _fail(str(e))
     try:
         check_tokenizer(model, tokenizer)
     except ValueError as e:

@@ -154,7 +154,14 @@ class Tokenizer:
                 f"No tokenizer file at {path}. Pass the path of a tokenizer.json written by "
                 f"Tokenizer.save (or a folder containing one)."
             )
-        return cls(_HFTokenizer.from_file(str(path)))
+        try:
+            tk = _HFTokenizer.from_file(str(path))
+        except Exception as e:  # the Rust side raises a bare Exception ("EOF while parsing ...")
+            raise ValueError(
+                f"{path} is not a valid tokenizer.json ({e}). The file is damaged, cut off or of another kind: "
+                f"copy it again, or write it with Tokenizer.save."
+            ) from None
+        return cls(tk)
 
     def save(self, path: str | Path) -> Path:
         """Write `tokenizer.json` (a folder path gets `folder/tokenizer.json`)."""
@@ -208,6 +215,9 @@ class Tokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Text to ids. No BOS/EOS is added: the data pipeline places separators itself."""
+        if not isinstance(text, str):
+            raise TypeError(f"Tokenizer.encode takes a str, got {type(text).__name__} ({text!r:.40}); "
+                            f"for many texts use encode_batch(list of str).")
         try:
             return self.tk.encode(text, add_special_tokens=False).ids
         except Exception as e:  # lone surrogates ('\ud800') are not Unicode scalar values
@@ -215,6 +225,13 @@ class Tokenizer:
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         """Many texts at once; the Rust side runs them in parallel threads."""
+        if isinstance(texts, str):
+            raise TypeError("Tokenizer.encode_batch takes a list of str; for one text use encode(text).")
+        texts = list(texts)
+        bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+        if bad:
+            raise TypeError(f"Tokenizer.encode_batch takes a list of str; item {bad[0]} is a "
+                            f"{type(texts[bad[0]]).__name__}.")
         return [e.ids for e in self.tk.encode_batch(list(texts), add_special_tokens=False)]
 
     def decode(self, ids) -> str:

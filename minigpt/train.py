@@ -107,8 +107,19 @@ class TrainConfig:
         for name in ("steps", "batch_size", "grad_accum", "eval_batches"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}.")
-        if self.lr <= 0:
-            raise ValueError(f"TrainConfig.lr must be positive, got {self.lr}.")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < math.inf):
+            raise ValueError(f"TrainConfig.lr must be a positive number, got {self.lr}.")
+        for name in ("eval_every", "save_every", "keep_checkpoints", "num_workers", "warmup_steps"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"TrainConfig.{name} must be >= 0, got {value}.")
+        for name in ("min_lr", "weight_decay", "grad_clip", "eps"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise ValueError(f"TrainConfig.{name} must be >= 0, got {value}.")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig.{name} must be in [0, 1), got {getattr(self, name)}.")
         if self.schedule not in KINDS:
             raise ValueError(f"TrainConfig.schedule must be one of {KINDS}, got {self.schedule!r}.")
 
@@ -491,6 +502,13 @@ class Trainer:
         if path is None:
             raise ValueError("resume() needs a checkpoint path or TrainConfig.out_dir.")
         folder, weights, state, tensors = load_checkpoint(path)
+        recorded, ours = state.get("tokenizer_sha256"), getattr(self.tokenizer, "sha256", None)
+        if recorded and ours and recorded != ours:
+            raise ValueError(
+                f"{folder} was trained with tokenizer sha256 {recorded[:16]}..., but this run's tokenizer is "
+                f"{ours[:16]}...: the same ids would mean other text. Resume with the run's own tokenizer "
+                f"({folder / 'tokenizer.json'}), or start a new run (another --out) for the new tokenizer."
+            )
         load_weights(self.model, weights)
         self.optimizer.load_state_dict(tensors["optimizer"])
         if self.scaler and tensors.get("scaler"):

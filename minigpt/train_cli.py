@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import errno
 import json
 import os
 import platform
@@ -32,9 +33,20 @@ import numpy as np
 import torch
 
 from .config import PRESETS, ModelConfig
+from .hf import raise_if_disk_full
+from .tokenizer import MIN_VOCAB_SIZE
 from .train import NonFiniteError, TrainConfig, Trainer, setup_distributed
 
 _RENAMED = {"out_dir": "out"}  # TrainConfig field -> option name
+DEFAULT_BLOCK_SIZE = 256
+SMALL_PRESET_VOCAB = 512  # course data with a preset too small for a byte-level BPE (tiny)
+PROG = "python -m minigpt train"
+
+
+def _fail(message: str, prog: str = PROG):
+    """One line on stderr, argparse's wording, exit status 2: no traceback for a bad input."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
@@ -66,10 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="share of the data held out for evaluation, cut at a document boundary")
     data.add_argument("--tokenizer", metavar="FILE", help="tokenizer.json to use (course: default trains one)")
     data.add_argument("--vocab-size", type=int,
-                      help="model vocabulary (course: also the tokenizer's); default: the tokenizer's, course: the preset's")
+                      help="model vocabulary (course: also the tokenizer's). Default: the tokenizer's; course data "
+                           f"trains one of the preset's vocab_size, or of {SMALL_PRESET_VOCAB} when the preset's is "
+                           f"below the {MIN_VOCAB_SIZE} ids a byte-level BPE needs (tiny: 256)")
     data.add_argument("--corpus-bytes", type=int, default=8_000_000, help="course: corpus size in UTF-8 bytes")
     data.add_argument("--corpus-seed", type=int, default=0, help="course: corpus generator seed")
-    data.add_argument("--block-size", type=int, default=256, help="tokens per training window (context length)")
+    data.add_argument("--block-size", type=int,
+                      help=f"tokens per training window (context length); default {DEFAULT_BLOCK_SIZE}, or the "
+                           f"model's max_seq_len when that is shorter (tiny: 128)")
     data.add_argument("--stride", type=int, help="distance between window starts (default: block size, no overlap)")
 
     model = parser.add_argument_group("model")
@@ -99,7 +115,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     first.add_argument("--config")
     pre, _ = first.parse_known_args(argv)
     if pre.config:
-        values = json.loads(Path(pre.config).read_text(encoding="utf-8"))
+        from .hf import _read_json
+
+        if not Path(pre.config).is_file():
+            _fail(f"--config {pre.config}: no such file.")
+        try:
+            values = _read_json(Path(pre.config))
+        except ValueError as e:
+            _fail(f"--config {e}")
+        if not isinstance(values, dict):
+            _fail(f"--config {pre.config}: expected a JSON object of option values, got a {type(values).__name__}.")
         actions = {a.dest: a for a in parser._actions}
         values = {k.replace("-", "_"): v for k, v in values.items()}
         values = {("out_dir" if k == "out" else k): v for k, v in values.items()}
@@ -139,14 +164,20 @@ def prepare_data(args, out: Path, rank: int, barrier) -> tuple:
 
     data_dir = out / "data"
     info_path = data_dir / "data_info.json"
-    tokenizer = Tokenizer.from_file(args.tokenizer) if args.tokenizer else None
+    tokenizer = getattr(args, "_tokenizer", None) or (Tokenizer.from_file(args.tokenizer) if args.tokenizer else None)
 
     if args.data == "course":
-        vocab = args.vocab_size or _base_config(args).vocab_size
+        vocab = course_vocab_size(args)
         wanted = {"kind": "course", "version": CORPUS_VERSION, "size_bytes": args.corpus_bytes,
                   "seed": args.corpus_seed, "val_fraction": args.val_fraction, "vocab_size": vocab,
                   "tokenizer_given": args.tokenizer}
-        reuse = info_path.is_file() and {k: json.loads(info_path.read_text())["request"].get(k) for k in wanted} == wanted
+        made = json.loads(info_path.read_text())["request"] if info_path.is_file() else None
+        reuse = made is not None and {k: made.get(k) for k in wanted} == wanted
+        if args.resume and made is not None and not reuse:  # rebuilding would replace the run's tokenizer
+            changed = {k: (made.get(k), v) for k, v in wanted.items() if made.get(k) != v}
+            _fail(f"--resume: {out} was made with other data options ("
+                  + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
+                  + "). Resume with the run's own options (--config " + str(out / "run_config.json") + ").")
         if rank == 0 and not reuse:
             corpus = make_course_corpus(args.corpus_bytes, seed=args.corpus_seed)
             n_val = max(1, round(len(corpus.docs) * args.val_fraction))
@@ -192,15 +223,30 @@ def prepare_data(args, out: Path, rank: int, barrier) -> tuple:
 
 
 def _tokens_up_to_date(token_file: Path, source: Path, tokenizer) -> bool:
-    """True when token_file was made from these files (same paths and sizes) by this tokenizer."""
-    from .data.tokens import find_files
+    """True when token_file was made from these files (same paths, sizes and SHA-256 of the
+    contents) by this tokenizer."""
+    from .data.tokens import find_files, source_fingerprints
 
     side = Path(str(token_file) + ".json")
     if not (token_file.is_file() and side.is_file()):
         return False
     meta = json.loads(side.read_text(encoding="utf-8"))
-    sources = [{"path": str(f), "bytes": f.stat().st_size} for f in find_files(source)]
-    return meta.get("tokenizer_sha256") == tokenizer.sha256 and meta.get("sources") == sources
+    if meta.get("tokenizer_sha256") != tokenizer.sha256:
+        return False
+    files = find_files(source)
+    recorded = meta.get("sources") or []
+    if [(r.get("path"), r.get("bytes")) for r in recorded] != [(str(f), f.stat().st_size) for f in files]:
+        return False  # cheap check first: hashing is needed only when paths and sizes agree
+    return recorded == source_fingerprints(files)
+
+
+def course_vocab_size(args) -> int:
+    """The vocabulary of the tokenizer trained for --data course: --vocab-size, else the preset's,
+    else (a preset too small for a byte-level BPE, like tiny's 256) SMALL_PRESET_VOCAB."""
+    if args.vocab_size:
+        return args.vocab_size
+    preset = _base_config(args).vocab_size
+    return preset if preset >= MIN_VOCAB_SIZE else SMALL_PRESET_VOCAB
 
 
 def _base_config(args) -> ModelConfig:
@@ -227,6 +273,79 @@ def model_config(args, tokenizer, data_vocab: int | None) -> ModelConfig:
     if args.block_size > config.max_seq_len:
         raise SystemExit(f"error: --block-size {args.block_size} exceeds the model's max_seq_len {config.max_seq_len}.")
     return dataclasses.replace(config, **changes)
+
+
+# ---- checks before any work ---------------------------------------------------------------------
+
+def check_args(args) -> None:
+    """Everything that can be checked from the options alone, before the data is prepared and
+    before anything in --out is touched; resolves --block-size. A problem ends the command with
+    one line (see _fail)."""
+    from .checkpoint import CHECKPOINTS, STATE_NAME, find_checkpoint, list_checkpoints
+
+    try:
+        TrainConfig(**{k: v for k, v in vars(args).items() if k in {f.name for f in dataclasses.fields(TrainConfig)}})
+    except ValueError as e:
+        name = str(e).split(" ", 1)[0].removeprefix("TrainConfig.")
+        _fail(f"--{_RENAMED.get(name, name).replace('_', '-')} {str(e).split(' ', 1)[1]}")
+    if not 0 <= args.val_fraction < 1:
+        _fail(f"--val-fraction is the share of the data held out, in [0, 1); got {args.val_fraction}.")
+    if args.corpus_bytes <= 0:
+        _fail(f"--corpus-bytes must be positive, got {args.corpus_bytes}.")
+    if args.stride is not None and args.stride <= 0:
+        _fail(f"--stride must be positive, got {args.stride}.")
+    if args.dropout is not None and not 0 <= args.dropout < 1:
+        _fail(f"--dropout is a probability in [0, 1), got {args.dropout}.")
+    try:
+        config = _base_config(args)
+    except (OSError, ValueError, TypeError) as e:
+        _fail(f"--model-config {args.model_config}: {e}")
+    if args.vocab_size is not None:
+        low = MIN_VOCAB_SIZE if args.data == "course" and not args.tokenizer else 1
+        if args.vocab_size < low:
+            _fail(f"--vocab-size {args.vocab_size} is too small: "
+                  + (f"a byte-level BPE needs at least {MIN_VOCAB_SIZE} ids (256 bytes + 3 special tokens)."
+                     if low > 1 else "it must be positive."))
+    if args.block_size is None:
+        args.block_size = min(DEFAULT_BLOCK_SIZE, config.max_seq_len)
+    if not 0 < args.block_size <= config.max_seq_len:
+        _fail(f"--block-size {args.block_size} must be in 1..{config.max_seq_len} (the model's max_seq_len).")
+    if args.data != "course":
+        if not Path(args.data).exists():
+            _fail(f"--data {args.data}: no such file or folder ('course', a .bin token file, or .txt/.jsonl files).")
+        if Path(args.data).suffix != ".bin" and not args.tokenizer:
+            _fail(f"--data {args.data} is text; pass the --tokenizer tokenizer.json to encode it with.")
+    if args.val_data and not Path(args.val_data).is_file():
+        _fail(f"--val-data {args.val_data}: no such file.")
+    if args.tokenizer:
+        from .tokenizer import Tokenizer
+
+        try:
+            args._tokenizer = Tokenizer.from_file(args.tokenizer)
+        except (OSError, ValueError) as e:
+            _fail(f"--tokenizer: {e}")
+
+    out = Path(args.out_dir)
+    if args.resume:
+        where = out if args.resume == "auto" else Path(args.resume)
+        folder = find_checkpoint(where)
+        if folder is None:
+            _fail(f"--resume: no checkpoint in {where} (expected {CHECKPOINTS}/step-*/ or a step-* folder). "
+                  f"Start the run without --resume.")
+        try:
+            recorded = json.loads((folder / STATE_NAME).read_text(encoding="utf-8")).get("tokenizer_sha256")
+        except (OSError, ValueError):
+            recorded = None  # a damaged state file: resume() names it and falls back
+        ours = getattr(getattr(args, "_tokenizer", None), "sha256", None)
+        if recorded and ours and recorded != ours:
+            _fail(f"--resume: {folder} was trained with tokenizer sha256 {recorded[:16]}..., but --tokenizer "
+                  f"{args.tokenizer} is {ours[:16]}...: the same ids would mean other text. Resume with the run's "
+                  f"own tokenizer ({out / 'tokenizer.json'}), or start a new run (another --out).")
+    elif not args.overwrite:
+        found = list_checkpoints(out / CHECKPOINTS)
+        if found:
+            _fail(f"--out {out} already holds a run (checkpoints up to {found[-1].name}); nothing was changed. "
+                  f"Continue it with --resume, choose another --out, or add --overwrite to delete it and start over.")
 
 
 # ---- the run -----------------------------------------------------------------------------------
@@ -259,6 +378,7 @@ def train_main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    check_args(args)  # before anything is prepared or written
     rank, world, _ = setup_distributed(args.device)
 
     def barrier():
@@ -270,7 +390,11 @@ def train_main(argv: list[str] | None = None) -> int:
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     barrier()
-    train_ids, val_ids, tokenizer, data_info = prepare_data(args, out, rank, barrier)
+    try:
+        train_ids, val_ids, tokenizer, data_info = prepare_data(args, out, rank, barrier)
+    except (OSError, ValueError) as e:
+        raise_if_disk_full(e, out / "data")
+        _fail(f"--data {args.data}: {e}")
     config = model_config(args, tokenizer, data_info.get("vocab_size"))
     stride = args.stride or args.block_size
     train_data = PackedDataset(train_ids, args.block_size, stride)
@@ -283,7 +407,7 @@ def train_main(argv: list[str] | None = None) -> int:
     model = MiniGPT(config)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     train_config = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
-    options = {k: v for k, v in vars(args).items() if k not in ("config", "resume")}
+    options = {k: v for k, v in vars(args).items() if k not in ("config", "resume") and not k.startswith("_")}
     summary = {
         "command": _command(argv, world), "argv": argv, "status": "running", "started": started.isoformat(),
         "minigpt": minigpt.__version__, "torch": torch.__version__, "python": platform.python_version(),
@@ -297,7 +421,10 @@ def train_main(argv: list[str] | None = None) -> int:
                       run_info={"command": summary["command"], "data": data_info})
     summary.update(device=_device_description(trainer.device), dtype=str(trainer.dtype).replace("torch.", ""))
     if args.resume:
-        folder = trainer.resume(None if args.resume == "auto" else args.resume)
+        try:
+            folder = trainer.resume(None if args.resume == "auto" else args.resume)
+        except (OSError, ValueError) as e:  # a damaged checkpoint (named), another tokenizer, other shapes
+            _fail(f"--resume: {e}")
         summary["resumed_from"] = str(folder)
 
     def write_summary(**changes):
@@ -318,6 +445,16 @@ def train_main(argv: list[str] | None = None) -> int:
         trainer.train()
     except NonFiniteError as e:
         write_summary(status="stopped: non-finite", error=str(e), **_results(trainer, t0))
+        if rank == 0:
+            print(f"\nerror: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        try:
+            write_summary(status="stopped: disk full", error=str(e), **_results(trainer, t0))
+        except OSError:
+            pass
         if rank == 0:
             print(f"\nerror: {e}", file=sys.stderr)
         return 1
@@ -363,14 +500,26 @@ def export_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", required=True, help="a checkpoint folder, or a run folder (its newest checkpoint)")
     parser.add_argument("--out", required=True, help="folder to write")
     parser.add_argument("--dtype", default="fp32", choices=("fp32", "bf16", "fp16"), help="weight format")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into --out even if it is not empty (its model files are replaced)")
     args = parser.parse_args(argv)
+    prog = "python -m minigpt export"
 
     folder = find_checkpoint(args.checkpoint)
     if folder is None:
-        raise SystemExit(f"error: no checkpoint at {args.checkpoint} (expected a step-* folder or a run folder).")
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
-    model = MiniGPT.from_pretrained(folder)
+        _fail(f"no checkpoint at {args.checkpoint} (expected a step-* folder or a run folder).", prog)
     out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
+        what = "a model folder" if (out / "config.json").exists() else "not empty" if out.is_dir() else "a file"
+        _fail(f"--out {out} is {what}; nothing was changed. Choose another --out, or add --overwrite to "
+              f"replace its model files.", prog)
+    if out.resolve() == folder.resolve() or folder.resolve() in out.resolve().parents:
+        _fail(f"--out {out} is inside the checkpoint {folder}; export to a folder of its own.", prog)
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    try:
+        model = MiniGPT.from_pretrained(folder)
+    except (OSError, ValueError) as e:
+        _fail(str(e), prog)
     model.save_pretrained(out, dtype=dtype)
     written = ["config.json", "model.safetensors"]
     run_dir = folder.parent.parent

@@ -16,6 +16,7 @@ loading unambiguous: no guessing the dtype, and ids from another tokenizer are r
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -142,6 +143,7 @@ def tokenize_files(paths, tokenizer, out_path, *, chunk_bytes: int = 1 << 20, pr
     Each document is followed by <|endoftext|>, and the stream starts with one, as in the
     course corpus. Returns the sidecar dict. Errors name the file and line, and the fix."""
     files = find_files(paths)
+    sources = source_fingerprints(files)  # before reading: a file edited meanwhile is re-tokenized next time
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     dtype = token_dtype(tokenizer.vocab_size)
@@ -202,10 +204,23 @@ def tokenize_files(paths, tokenizer, out_path, *, chunk_bytes: int = 1 << 20, pr
         "vocab_size": tokenizer.vocab_size,
         "eos_id": eos,
         "tokenizer_sha256": tokenizer.sha256,
-        "sources": [{"path": str(f), "bytes": f.stat().st_size} for f in files],
+        "sources": sources,
     }
     Path(str(out_path) + ".json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return meta
+
+
+def source_fingerprints(files) -> list[dict]:
+    """Path, size and SHA-256 of each file: what a token file records about its sources, so a
+    cache is reused only for the very same bytes (an edit that keeps the size is caught too)."""
+    out = []
+    for f in files:
+        digest = hashlib.sha256()
+        with open(f, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        out.append({"path": str(f), "bytes": f.stat().st_size, "sha256": digest.hexdigest()})
+    return out
 
 
 def save_tokens(ids: np.ndarray, out_path, tokenizer) -> dict:
