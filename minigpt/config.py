@@ -123,7 +123,13 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, path: str | Path) -> "ModelConfig":
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object of ModelConfig fields, got a {type(data).__name__}.")
+        return cls.from_dict(data)
 
 
 ROPE_SCALING_TYPES = ("linear", "dynamic", "yarn")
