@@ -61,8 +61,9 @@ TEXT = {
         "`minigpt/data/course.py`), half in each language. A probe passes when the model's greedy "
         "continuation starts with the answer and the answer ends at a word boundary.",
         "probe_head": "| probe | English | 中文 | both |",
-        "bar": "The issue's bar: who is speaking ≥ 95% ({name}), next item of a sequence ≥ 95% ({count}), "
-        "arithmetic with written steps clearly better than answer-only ({arith_steps} vs {arith_answer}).",
+        "bar": "What the model was trained to reach before it was shipped: at least 95% on who is speaking "
+        "({name}) and on the next item of a sequence ({count}), and arithmetic clearly better with the "
+        "steps written out than with the answer alone ({arith_steps} vs {arith_answer}).",
         "limits": "## Intended use and limitations",
         "limits_text": "A teaching model: small enough to ship in the package and to run on a laptop CPU, "
         "trained on templated text so that its behaviour can be explained (a head that finds the speaker, "
@@ -98,7 +99,7 @@ TEXT = {
         "probes_text": "{count} 个语料中从未出现过的探针（构造时就留出，见 `minigpt/data/course.py`），中英文各一半。"
         "模型的贪心续写以答案开头、且答案在词的边界处结束，就算通过。",
         "probe_head": "| 探针 | English | 中文 | 合计 |",
-        "bar": "议题设定的标准：谁在说话 ≥ 95%（{name}），序列下一项 ≥ 95%（{count}），"
+        "bar": "模型发布之前要达到的目标：“谁在说话”和“序列的下一项”都至少答对 95%（实测 {name} 和 {count}），"
         "先写步骤的算术明显好于只写答案（{arith_steps} 对 {arith_answer}）。",
         "limits": "## 用途与局限",
         "limits_text": "这是一个教学模型：小到可以随包发布、在笔记本电脑的 CPU 上运行；在模板化的文本上训练，"
