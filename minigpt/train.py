@@ -105,20 +105,21 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "grad_accum", "eval_batches"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}.")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"TrainConfig.{name} must be a positive integer, got {value!r}.")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < math.inf):
             raise ValueError(f"TrainConfig.lr must be a positive number, got {self.lr}.")
         for name in ("eval_every", "save_every", "keep_checkpoints", "num_workers", "warmup_steps"):
             value = getattr(self, name)
-            if value is not None and value < 0:
-                raise ValueError(f"TrainConfig.{name} must be >= 0, got {value}.")
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValueError(f"TrainConfig.{name} must be an integer >= 0, got {value!r}.")
         for name in ("min_lr", "weight_decay", "grad_clip", "eps"):
             value = getattr(self, name)
-            if value is not None and not value >= 0:
-                raise ValueError(f"TrainConfig.{name} must be >= 0, got {value}.")
+            if value is not None and (not isinstance(value, (int, float)) or not value >= 0):
+                raise ValueError(f"TrainConfig.{name} must be a number >= 0, got {value!r}.")
         for name in ("beta1", "beta2"):
-            if not 0 <= getattr(self, name) < 1:
+            if not isinstance(getattr(self, name), (int, float)) or not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be in [0, 1), got {getattr(self, name)}.")
         if self.schedule not in KINDS:
             raise ValueError(f"TrainConfig.schedule must be one of {KINDS}, got {self.schedule!r}.")
