@@ -98,3 +98,8 @@ clean:
 # URL of this clone's HEAD, chapters run from outside the repository. CI runs it after `make test`.
 colab-sim:
 	PYTHON=$(PYTHON) scripts/colab_sim.sh
+
+# Chapter 5's sweep: 1/2/4/8/16 heads at the same width, then 8 query heads over 2 and 1 KV
+# heads (GQA, MQA); 21 min measured on a shared (loaded) 2-core CPU. Writes the JSON chapter 5 plots.
+sweep-heads: setup
+	nice -n 10 $(PY) scripts/sweep_heads.py --out notebooks/data/heads_sweep.json
