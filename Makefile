@@ -21,7 +21,7 @@ BROWSER_CHECK ?= run
 NBVAL := PYTHONHASHSEED=0 PYTHONPATH=scripts $(PY) -m pytest -p nbval_times --nbval --nbval-current-env \
 	--nbval-sanitize-with nbval_sanitize.cfg --notebook-budget $(NB_BUDGET) --notebook-ceiling $(NB_CEILING)
 
-.PHONY: setup test test-package test-readme book clean notebooks check-notebooks check-notebooks-plain-cpu \
+.PHONY: setup test test-package book clean notebooks check-notebooks check-notebooks-plain-cpu sweep-heads \
 	browser-check screenshots course-model colab-sim
 
 setup: $(VENV)/.installed
@@ -102,4 +102,4 @@ colab-sim:
 # Chapter 5's sweep: 1/2/4/8/16 heads at the same width, then 8 query heads over 2 and 1 KV
 # heads (GQA, MQA); 21 min measured on a shared (loaded) 2-core CPU. Writes the JSON chapter 5 plots.
 sweep-heads: setup
-	nice -n 10 $(PY) scripts/sweep_heads.py --out notebooks/data/heads_sweep.json
+	nice -n 10 $(PY) scripts/sweep_heads.py --out minigpt/assets/experiments/heads_sweep.json

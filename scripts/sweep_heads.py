@@ -1,6 +1,6 @@
 """Chapter 5's training sweep: how many heads, and how many key/value heads, at the same width.
 
-    make sweep-heads          (= python scripts/sweep_heads.py --out notebooks/data/heads_sweep.json)
+    make sweep-heads          (= python scripts/sweep_heads.py --out minigpt/assets/experiments/heads_sweep.json)
 
 Small models (hidden 128, 2 layers, the course tokenizer) trained with the same budget on the
 course corpus: query heads 1, 2, 4, 8, 16 with as many key/value heads (multi-head attention),
@@ -66,7 +66,7 @@ def train_one(model_kw: dict, train_kw: dict, block: int, train_ids, val_ids, se
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default="notebooks/data/heads_sweep.json")
+    parser.add_argument("--out", default="minigpt/assets/experiments/heads_sweep.json")
     parser.add_argument("--probes", type=int, default=10, help="held-out probes per kind and language")
     args = parser.parse_args(argv)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
