@@ -11,6 +11,7 @@ Every chapter page (notebooks/<edition>/<name>) is also checked for:
     to the same chapter in the other edition, and that page loads;
   * exactly one Open-in-Colab badge, linking to the Colab URL of this notebook built from
     _config.yml's repository.url and branch, and a header launch button with the same URL;
+  * on zh pages, the theme's words are Chinese (no "Show code cell", "Back to top", "Search");
   * no solution visible on load: every cell tagged `solution` shows neither its code nor its
     output until the reader opens it, and opening the first one reveals it.
 
@@ -120,6 +121,15 @@ WAIT_FOR_IMAGES = """async () => {
 
 # Every link, with: is it the Colab badge, and is it in the same paragraph as the badge (the
 # line stamped under the chapter title, which holds the twin link).
+THEME_ENGLISH = """() => {
+  const found = [];
+  document.querySelectorAll(".admonition-title, .search-button__default-text, #pst-back-to-top, .prev-next-subtitle").forEach(el => {
+    const text = el.textContent.trim();
+    if (/^(Show|Hide) code cell|^Back to top$|^Search$|^(previous|next)$/.test(text)) found.push(text);
+  });
+  return [...new Set(found)];
+}"""
+
 SOLUTIONS = """() => Array.from(document.querySelectorAll(".cell.tag_solution")).map(cell => {
   const parts = Array.from(cell.querySelectorAll(".cell_input, .cell_output"));
   return parts.some(el => el.checkVisibility ? el.checkVisibility() : el.offsetParent !== null);
@@ -174,6 +184,9 @@ def check_page(page, base: str, doc: str, blocked: list[str]) -> tuple[list[str]
         images = page.evaluate(WAIT_FOR_IMAGES)
         links = page.evaluate(LINKS)
         solutions = page.evaluate(SOLUTIONS)
+        theme_english = []
+        if doc.split("/")[1:2] == ["zh"]:
+            theme_english = page.evaluate(THEME_ENGLISH)
         revealed = None
         if solutions:
             page.locator(".cell.tag_solution summary").first.click()
@@ -203,6 +216,8 @@ def check_page(page, base: str, doc: str, blocked: list[str]) -> tuple[list[str]
         elif img["src"] != COLAB_BADGE_SVG:
             problems.append(f"external image (the book must be self-contained): {img['src']}")
 
+    if theme_english:
+        problems.append(f"English theme words on a zh page: {theme_english}")
     visible = sum(solutions)
     if visible:
         problems.append(f"{visible} of {len(solutions)} solution cells visible before the reader opens them")

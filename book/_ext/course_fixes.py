@@ -18,9 +18,15 @@ first of the other; such a link is dropped.
 
 5. The fact-check log's table gets the class `fact-log`, which book/_static/course.css lays out
 to the width of the page (identifiers on one line, long code allowed to wrap).
+
+6. The theme's own words on zh pages (Search, Contents, previous/next, Show code cell content,
+Back to top) are Chinese. Sphinx translates theme strings per build, not per page, so they are
+replaced in the written zh pages; each pattern includes its surrounding markup, so that text
+inside the chapters (code, outputs) is never touched.
 """
 
 import re
+from pathlib import Path
 
 from docutils import nodes
 
@@ -104,7 +110,40 @@ def _points_to(href: str, pagename: str, edition: str) -> bool:
     return target.startswith((f"book/{edition}/", f"notebooks/{edition}/"))
 
 
+ZH_THEME_STRINGS = {
+    'search-button__default-text">Search<': 'search-button__default-text">搜索<',
+    '<i class="fa-solid fa-list"></i> Contents': '<i class="fa-solid fa-list"></i> 目录',
+    "<h2> Contents </h2>": "<h2> 目录 </h2>",
+    'prev-next-subtitle">previous<': 'prev-next-subtitle">上一页<',
+    'prev-next-subtitle">next<': 'prev-next-subtitle">下一页<',
+    'admonition-title">Show code cell content<': 'admonition-title">显示代码单元格<',
+    'admonition-title">Hide code cell content<': 'admonition-title">隐藏代码单元格<',
+    'admonition-title">Show code cell source<': 'admonition-title">显示代码<',
+    'admonition-title">Hide code cell source<': 'admonition-title">隐藏代码<',
+    'admonition-title">Show code cell output<': 'admonition-title">显示输出<',
+    'admonition-title">Hide code cell output<': 'admonition-title">隐藏输出<',
+    "</i>Back to top</button>": "</i>回到顶部</button>",
+    'aria-label="Search this book..."': 'aria-label="搜索本书……"',
+    'placeholder="Search this book..."': 'placeholder="搜索本书……"',
+}
+
+
+def _translate_zh_theme(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    for folder in ("book/zh", "notebooks/zh"):
+        for page in (out / folder).glob("*.html"):
+            html = page.read_text(encoding="utf-8")
+            new = html
+            for english, chinese in ZH_THEME_STRINGS.items():
+                new = new.replace(english, chinese)
+            if new != html:
+                page.write_text(new, encoding="utf-8")
+
+
 def setup(app):
+    app.connect("build-finished", _translate_zh_theme)
     app.connect("doctree-read", _join_chinese_lines)
     app.connect("doctree-read", _mark_fact_log)
     app.connect("html-page-context", _links_stay_in_edition)
