@@ -50,12 +50,13 @@ def rope_frequencies(
     `rope_scaling` says (Hugging Face semantics, see minigpt.config.normalize_rope_scaling), and
     the factor that multiplies cos and sin (1 except for YaRN). seq_len matters for "dynamic" only."""
     exponents = torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim
+    speed = 1.0 / (theta ** exponents)
     kind = rope_scaling["rope_type"] if rope_scaling else None
     if kind is None:
-        return 1.0 / (theta ** exponents), 1.0
+        return speed, 1.0
     factor = rope_scaling["factor"]
     if kind == "linear":  # position interpolation: m is rotated as m / factor
-        return 1.0 / (theta ** exponents) / factor, 1.0
+        return speed / factor, 1.0
     original = rope_scaling["original_max_position_embeddings"]
     if kind == "dynamic":  # NTK-aware: a larger base, only once the sequence outgrows the window
         s = max(int(seq_len or original), original)
@@ -73,7 +74,6 @@ def rope_frequencies(
     if low == high:
         high += 0.001
     ramp = ((torch.arange(head_dim // 2, dtype=torch.float32) - low) / (high - low)).clamp(0, 1)
-    speed = 1.0 / (theta ** exponents)
     inv_freq = speed / factor * ramp + speed * (1 - ramp)
     attention_factor = rope_scaling.get("attention_factor")
     if attention_factor is None:
