@@ -77,10 +77,10 @@ def _config_from_path(path_text: str):
         path = path / CONFIG_NAME
     if not path.exists():
         raise SystemExit(f"error: {path} does not exist.")
-    from .hf import _read_json
+    from .config import read_json
 
     try:
-        data = _read_json(path)
+        data = read_json(path)
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a JSON object ({{...}}), got a {type(data).__name__}.")
         if "model_type" in data:

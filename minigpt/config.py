@@ -123,13 +123,22 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, path: str | Path) -> "ModelConfig":
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.") from None
+        data = read_json(Path(path))
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a JSON object of ModelConfig fields, got a {type(data).__name__}.")
         return cls.from_dict(data)
+
+
+def read_json(path: Path):
+    """json.loads of a file, with an error that names the file and the place of the problem."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(
+            f"{path} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}. The file is damaged or was "
+            f"cut off: copy or export it again (or fix it in an editor)."
+        ) from None
 
 
 ROPE_SCALING_TYPES = ("linear", "dynamic", "yarn")

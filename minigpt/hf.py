@@ -14,7 +14,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .config import ROPE_SCALING_TYPES, ModelConfig, normalize_rope_scaling
+from .config import ROPE_SCALING_TYPES, ModelConfig, normalize_rope_scaling, read_json
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -204,7 +204,7 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if (path / WEIGHTS_NAME).exists():
         files = [path / WEIGHTS_NAME]
     elif (path / INDEX_NAME).exists():
-        index = _read_json(path / INDEX_NAME)
+        index = read_json(path / INDEX_NAME)
         weight_map = index.get("weight_map") if isinstance(index, dict) else None
         if not isinstance(weight_map, dict) or not all(isinstance(f, str) for f in weight_map.values()):
             raise ValueError(f"{path / INDEX_NAME}: expected {{\"weight_map\": {{tensor name: shard file name}}}}.")
@@ -242,18 +242,6 @@ def _inside(folder: Path, name: str, listed_in: str) -> Path:
     return folder / name
 
 
-def _read_json(path: Path):
-    """json.loads of a file, with an error that names the file and the place of the problem."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(
-            f"{path} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}. The file is damaged or was "
-            f"cut off: copy or export it again (or fix it in an editor)."
-        ) from None
-
-
 def from_pretrained(path: str | Path, device=None, dtype: torch.dtype | None = None):
     from .model import MiniGPT, RotaryEmbedding
 
@@ -263,7 +251,7 @@ def from_pretrained(path: str | Path, device=None, dtype: torch.dtype | None = N
             f"{path / CONFIG_NAME} not found. from_pretrained reads a local folder and never downloads: "
             f"fetch a checkpoint first (e.g. huggingface_hub.snapshot_download) and pass its folder."
         )
-    config = from_hf_config(_read_json(path / CONFIG_NAME), str(path / CONFIG_NAME))
+    config = from_hf_config(read_json(path / CONFIG_NAME), str(path / CONFIG_NAME))
     state = load_state_dict(path)
     state = {k: v for k, v in state.items() if not k.endswith("rotary_emb.inv_freq")}  # old HF files
     if config.tie_word_embeddings:

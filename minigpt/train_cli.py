@@ -115,12 +115,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     first.add_argument("--config")
     pre, _ = first.parse_known_args(argv)
     if pre.config:
-        from .hf import _read_json
+        from .config import read_json
 
         if not Path(pre.config).is_file():
             _fail(f"--config {pre.config}: no such file.")
         try:
-            values = _read_json(Path(pre.config))
+            values = read_json(Path(pre.config))
         except ValueError as e:
             _fail(f"--config {e}")
         if not isinstance(values, dict):
