@@ -97,3 +97,22 @@ def grad_scaler():
     if hasattr(torch.amp, "GradScaler"):  # torch >= 2.3
         return torch.amp.GradScaler("cuda")
     return torch.cuda.amp.GradScaler()
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's `random`, NumPy and torch (every device) with one number."""
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def notebook_setup(seed: int = 0) -> torch.device:
+    """A chapter's first cell: seed everything and pick cuda, then mps, then cpu (printed)."""
+    seed_everything(seed)
+    device = resolve_device("auto")
+    print(f"device: {device.type}")
+    return device

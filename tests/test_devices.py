@@ -32,3 +32,18 @@ def test_speedup_is_a_positive_ratio_and_cached():
 def test_fp16_on_cpu_says_what_to_use_instead():
     with pytest.raises(ValueError, match="bf16"):
         devices.resolve_dtype("fp16", CPU)
+
+
+def test_notebook_setup_seeds_like_the_three_calls_it_replaces(capsys):
+    import random
+
+    import numpy as np
+
+    from minigpt.devices import notebook_setup
+
+    random.seed(7), np.random.seed(7), torch.manual_seed(7)
+    expected = (random.random(), float(np.random.rand()), torch.rand(1).item())
+    device = notebook_setup(7)
+    got = (random.random(), float(np.random.rand()), torch.rand(1).item())
+    assert got == expected
+    assert capsys.readouterr().out == f"device: {device.type}\n"
