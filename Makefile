@@ -21,7 +21,7 @@ BROWSER_CHECK ?= run
 NBVAL := PYTHONHASHSEED=0 PYTHONPATH=scripts $(PY) -m pytest -p nbval_times --nbval --nbval-current-env \
 	--nbval-sanitize-with nbval_sanitize.cfg --notebook-budget $(NB_BUDGET) --notebook-ceiling $(NB_CEILING)
 
-.PHONY: setup test test-package book clean notebooks check-notebooks check-notebooks-plain-cpu sweep-heads \
+.PHONY: setup test lint test-package book clean notebooks check-notebooks check-notebooks-plain-cpu sweep-heads \
 	browser-check screenshots course-model colab-sim
 
 setup: $(VENV)/.installed
@@ -30,7 +30,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[test,hf,book]"
+	$(PY) -m pip install -q -e ".[test,hf,book,lint]"
 	touch $@
 
 # In this order: package tests, notebooks (stamps, zh/en parity, nbval on this CPU and on a plainer
@@ -39,6 +39,12 @@ test: test-package check-notebooks check-notebooks-plain-cpu browser-check
 
 test-package: setup
 	$(PY) -m pytest -n 2 --dist loadscope tests
+
+# ruff's rules and format over the code and the notebooks, pyright (basic) over the package.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check minigpt tests scripts benchmarks book/_ext
+	$(VENV)/bin/pyright
 
 book: setup
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
