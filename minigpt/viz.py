@@ -1,5 +1,5 @@
-"""Plots the chapters share. Each function draws one message and returns its matplotlib axes
-(or figure), so a chapter can add a title or an annotation of its own."""
+"""Plots and looks inside the model that the chapters share. Each plot draws one message and
+returns its matplotlib axes (or figure), so a chapter can add a title or an annotation of its own."""
 
 from __future__ import annotations
 
@@ -102,6 +102,15 @@ def plot_attention(weights, tokens: list[str], ax=None, title: str | None = None
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+def attention_maps(model, ids) -> torch.Tensor:
+    """Every layer's and head's attention weights for one sequence of token ids, without
+    gradients: a tensor (layers, heads, query, key). Row i of a map sums to 1 over keys j <= i."""
+    ids = torch.as_tensor(ids)
+    with torch.no_grad():
+        out = model(ids[None] if ids.dim() == 1 else ids, output_attentions=True)
+    return torch.stack(out.attentions)[:, 0]
 
 
 def _numpy(x) -> np.ndarray:

@@ -41,3 +41,19 @@ def test_widget_builds_and_reports_bad_shapes(capsys):
     sliders[2].value = 3  # 3 query heads do not divide a width of 64
     assert "not divisible by num_heads=3" in capsys.readouterr().out
     plt.close("all")
+
+
+def test_attention_maps_are_causal_distributions_for_every_layer_and_head():
+    from minigpt import MiniGPT
+    from minigpt.viz import attention_maps
+
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=64, hidden_size=32, num_layers=2, num_heads=4, num_kv_heads=2,
+                         intermediate_size=64, max_seq_len=16)
+    model = MiniGPT(config).eval()
+    ids = torch.randint(0, 64, (9,))
+    maps = attention_maps(model, ids)
+    assert maps.shape == (2, 4, 9, 9)
+    assert torch.allclose(maps.sum(-1), torch.ones(2, 4, 9), atol=1e-5)
+    assert (maps.triu(1) == 0).all()
+    assert torch.equal(maps, attention_maps(model, ids[None]))  # a batch of one reads the same
