@@ -38,7 +38,7 @@ def main(argv=None):
         ctx = torch.autocast("cpu", dtype=dtype) if dtype != torch.float32 else contextlib.nullcontext()
         start = time.perf_counter()
         with ctx:
-            loss = model(ids[:, :-1], labels=ids[:, 1:]).loss
+            loss = model(ids[:, :-1], targets=ids[:, 1:]).loss
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)

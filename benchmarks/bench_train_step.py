@@ -33,7 +33,7 @@ def step_timer(model, ids, labels, autocast_dtype, hf: bool):
             if hf:  # transformers shifts labels inside; give it the unshifted sequence
                 loss = model(input_ids=ids, labels=ids).loss
             else:
-                loss = model(ids, labels=labels).loss
+                loss = model(ids, targets=labels).loss
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)

@@ -53,7 +53,7 @@ def plain_loop(model, data, batch, dtype, device, compile_):
             x, y = (torch.stack(t).to(device) for t in zip(*(data[i] for i in idx)))
             ctx = torch.autocast(device.type, dtype=dtype) if dtype != torch.float32 else contextlib.nullcontext()
             with ctx:
-                loss = fwd(x, labels=y).loss
+                loss = fwd(x, targets=y).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()

@@ -7,11 +7,12 @@ heads. Buffers are allocated once for the longest sequence, so decoding never re
 static=True keeps the write position in a tensor on the device and hands attention the whole
 buffer (the model masks the slots not yet written). Every decode step then has the same shapes
 and no Python number that changes, so `torch.compile` compiles the step once and, on a GPU,
-replays it as a CUDA graph (generate(..., compile=True)). The model does not advance a static
-cache: whoever drives the loop calls `cache.advance(n)` after each forward, outside the compiled
-step, because a CUDA graph may write into the cache's buffers but not move its own position.
-The default keeps a Python int, returns only the filled part and is advanced by the model:
-simpler to read, and what the chapters use.
+replays it as a CUDA graph (generate(..., compile=True)); the position is moved in place on the
+device, inside the compiled step. The default keeps a Python int and returns only the filled
+part: simpler to read, and what the chapters use.
+
+Both kinds implement minigpt.model.Cache (past, key_length, update, advance), and the model is
+the one party that advances either: after a forward, `length` counts the tokens it stored.
 """
 
 from __future__ import annotations
@@ -58,9 +59,19 @@ class KVCache:
         self.v[layer, :, :, start:end] = v
         return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
 
+    @property
+    def past(self) -> int | torch.Tensor:
+        """The position of the next token: an int, or (static) the 0-d device tensor itself, so a
+        compiled step reads it without a device-to-host copy."""
+        return self.position if self.static else self._length
+
+    def key_length(self, new_tokens: int) -> int:
+        """Keys `update` returns once new_tokens more are stored: the filled part, or (static) the
+        whole buffer."""
+        return self.max_len if self.static else self._length + new_tokens
+
     def advance(self, n: int) -> None:
-        """Called once all layers have stored their n new tokens: by the model, or for a static
-        cache by the loop that calls the model."""
+        """Called by the model once all layers have stored their n new tokens."""
         if self.static:
             self.position += n  # in place, on the device, between (compiled) steps
         else:

@@ -93,8 +93,6 @@ class CachedDecoder:
         # eager even when compiling: prompt lengths vary, and a prompt is one forward anyway
         out = self.model(self.ids, attention_mask=self._mask(), position_ids=self.positions, kv_cache=self.cache,
                          logits_to_keep=1)
-        if self.cache.static:
-            self.cache.advance(self.length)
         return out.logits[:, -1]
 
     def step(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -102,8 +100,6 @@ class CachedDecoder:
         self.length += 1
         out = self.forward(tokens[:, None], attention_mask=self._mask(), position_ids=self.next_position,
                            kv_cache=self.cache, logits_to_keep=1)
-        if self.cache.static:
-            self.cache.advance(1)
         if self.next_position is not None:
             self.next_position += 1
         logits = out.logits[:, -1]

@@ -8,8 +8,13 @@ Parameter names are exactly those of Hugging Face `LlamaForCausalLM` / `Qwen2For
 dict of theirs, and the numerics follow `transformers/models/llama/modeling_llama.py` so that
 the same weights give the same logits (tests/test_hf.py checks it to 1e-5).
 
-Unlike Hugging Face, `labels` are the already-shifted targets: position t predicts labels[t].
-The data pipeline makes the shift (X = ids[i:i+T], Y = ids[i+1:i+T+1]) where a learner can see it.
+The loss (minigpt.loss): `labels=` has Hugging Face's meaning (the input ids; shifted inside,
+-100 ignored: `model(ids, labels=ids)` is transformers' loss), `targets=` takes targets that are
+already shifted (position t predicts targets[t]), as the course's data pipeline makes them.
+
+A KV cache is anything with the `Cache` interface below (minigpt.cache.KVCache is the one the
+package ships). The model reads the cache's position, builds the positions and the mask from it,
+and is the only party that advances it, whatever kind of cache it is.
 """
 
 from __future__ import annotations
@@ -17,14 +22,45 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import hf_format
 from .config import ModelConfig
+from .loss import IGNORE_INDEX, cross_entropy, shift_labels
+from .rope import RotaryEmbedding, rope_frequencies
 
-IGNORE_INDEX = -100
+__all__ = [
+    "IGNORE_INDEX", "MLP", "Attention", "Block", "Cache", "CausalLMOutput", "DecoderModel", "DecoderOutput",
+    "MiniGPT", "RMSNorm", "RotaryEmbedding", "apply_rotary", "eager_attention", "repeat_kv", "rope_frequencies",
+    "rotate_half", "sdpa_attention",
+]
+
+
+class Cache(Protocol):
+    """What the model needs from a key/value cache (minigpt.cache.KVCache implements it)."""
+
+    @property
+    def past(self) -> int | torch.Tensor:
+        """Tokens stored so far, which is also the position of the next one (an int, or a 0-d
+        device tensor for a cache whose position must not be a Python number, e.g. when compiled)."""
+        ...
+
+    def key_length(self, new_tokens: int) -> int:
+        """How many keys `update` returns once `new_tokens` more are stored."""
+        ...
+
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store this layer's new (B, KVH, T, d) keys/values after the past ones; return the keys and
+        values to attend over, shaped (B, KVH, key_length, d)."""
+        ...
+
+    def advance(self, n: int) -> None:
+        """Move the position past the n tokens every layer has just stored (the model calls it)."""
+        ...
 
 
 class RMSNorm(nn.Module):
@@ -41,81 +77,6 @@ class RMSNorm(nn.Module):
         x = x.to(torch.float32)
         x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
         return self.weight * x.to(dtype)
-
-
-def rope_frequencies(
-    head_dim: int, theta: float, rope_scaling: dict | None = None, seq_len: int | None = None
-) -> tuple[torch.Tensor, float]:
-    """(inv_freq, attention_factor): the head_dim/2 rotation speeds theta^(-2i/d), rescaled as
-    `rope_scaling` says (Hugging Face semantics, see minigpt.config.normalize_rope_scaling), and
-    the factor that multiplies cos and sin (1 except for YaRN). seq_len matters for "dynamic" only."""
-    exponents = torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim
-    speed = 1.0 / (theta ** exponents)
-    kind = rope_scaling["rope_type"] if rope_scaling else None
-    if kind is None:
-        return speed, 1.0
-    factor = rope_scaling["factor"]
-    if kind == "linear":  # position interpolation: m is rotated as m / factor
-        return speed / factor, 1.0
-    original = rope_scaling["original_max_position_embeddings"]
-    if kind == "dynamic":  # NTK-aware: a larger base, only once the sequence outgrows the window
-        s = max(int(seq_len or original), original)
-        base = theta * ((factor * s / original) - (factor - 1)) ** (head_dim / (head_dim - 2))
-        return 1.0 / (base ** exponents), 1.0
-    # yarn: pair i keeps its speed if it turns more than beta_fast times over the window, is
-    # interpolated (divided by factor) if it turns fewer than beta_slow times, a ramp between.
-    def pair_index(turns):  # the (fractional) pair index whose wavelength fits `turns` times in the window
-        return head_dim * math.log(original / (turns * 2 * math.pi)) / (2 * math.log(theta))
-
-    low, high = pair_index(rope_scaling.get("beta_fast", 32.0)), pair_index(rope_scaling.get("beta_slow", 1.0))
-    if rope_scaling.get("truncate", True):
-        low, high = math.floor(low), math.ceil(high)
-    low, high = max(low, 0), min(high, head_dim - 1)
-    if low == high:
-        high += 0.001
-    ramp = ((torch.arange(head_dim // 2, dtype=torch.float32) - low) / (high - low)).clamp(0, 1)
-    inv_freq = speed / factor * ramp + speed * (1 - ramp)
-    attention_factor = rope_scaling.get("attention_factor")
-    if attention_factor is None:
-        def mscale(scale, m=1.0):
-            return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
-
-        m, m_all = rope_scaling.get("mscale"), rope_scaling.get("mscale_all_dim")
-        attention_factor = mscale(factor, m) / mscale(factor, m_all) if m and m_all else mscale(factor)
-    return inv_freq, float(attention_factor)
-
-
-class RotaryEmbedding(nn.Module):
-    """cos/sin tables for rotary position embedding (RoPE), frequencies theta^(-2i/d), optionally
-    rescaled by `rope_scaling` (position interpolation, dynamic NTK, YaRN; see rope_frequencies).
-
-    Angles are computed in fp32 even under autocast: at position 30000 a bf16 angle is off by
-    more than a whole turn. "dynamic" recomputes the frequencies from each call's largest
-    position (stateless; transformers keeps the largest length seen so far instead), so a
-    KV-cached decode past the window rotates new keys with other speeds than the cached ones,
-    as in transformers."""
-
-    def __init__(self, head_dim: int, theta: float, rope_scaling: dict | None = None):
-        super().__init__()
-        self.head_dim, self.theta, self.rope_scaling = head_dim, theta, rope_scaling
-        inv_freq, self.attention_factor = rope_frequencies(head_dim, theta, rope_scaling)
-        self.register_buffer("inv_freq", inv_freq, persistent=False)
-
-    @torch.no_grad()
-    def forward(self, x: torch.Tensor, position_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        inv_freq = self.inv_freq
-        if self.rope_scaling and self.rope_scaling["rope_type"] == "dynamic":
-            seq_len = int(position_ids.max()) + 1
-            if seq_len > self.rope_scaling["original_max_position_embeddings"]:
-                inv_freq, _ = rope_frequencies(self.head_dim, self.theta, self.rope_scaling, seq_len)
-        inv_freq = inv_freq.to(device=x.device, dtype=torch.float32)
-        with torch.autocast(device_type=x.device.type, enabled=False):
-            freqs = position_ids[..., None].float() * inv_freq  # (B, T, head_dim/2)
-            emb = torch.cat((freqs, freqs), dim=-1)  # (B, T, head_dim): the rotate_half layout
-            cos, sin = emb.cos(), emb.sin()
-            if self.attention_factor != 1.0:
-                cos, sin = cos * self.attention_factor, sin * self.attention_factor
-            return cos.to(x.dtype), sin.to(x.dtype)
 
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
@@ -141,7 +102,49 @@ def repeat_kv(x: torch.Tensor, groups: int) -> torch.Tensor:
     return x[:, :, None].expand(b, kvh, groups, s, d).reshape(b, kvh * groups, s, d)
 
 
+def eager_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
+                    dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """softmax(q k^T / sqrt(d)) v, spelled out, returning the weights too (output_attentions).
+
+    q (B, H, T, d); k, v (B, H, S, d), heads already repeated for GQA; mask (B|1, 1, T, S) bool,
+    True = may attend, or None for plain causal attention over the sequence. The same math as
+    `sdpa_attention` (tests/test_model.py compares them)."""
+    t = q.shape[2]
+    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
+    if mask is None and t > 1:  # what SDPA's is_causal means: no peeking at later tokens
+        mask = torch.ones(t, t, dtype=torch.bool, device=q.device).tril()
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = F.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+    if dropout:
+        weights = F.dropout(weights, p=dropout)
+    return weights @ v, weights
+
+
+def sdpa_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
+                   dropout: float = 0.0) -> torch.Tensor:
+    """PyTorch's fused scaled_dot_product_attention; k and v may have fewer (grouped) heads than q.
+
+    On CPU, SDPA reads the grouped K/V heads directly (torch >= 2.5): no repeated copy of the cache
+    at every decoding step (30% faster decoding at context 1024). On GPU some fused kernels reject
+    enable_gqa (and fall back to the slow math kernel): the heads are repeated there. mask None
+    means plain causal attention, which lets SDPA pick its flash kernel on GPU."""
+    groups = q.shape[1] // k.shape[1]
+    extra = {}
+    if groups > 1 and _SDPA_GQA and q.device.type == "cpu":
+        extra = {"enable_gqa": True}
+    else:
+        k, v = repeat_kv(k, groups), repeat_kv(v, groups)
+    causal = mask is None and q.shape[2] > 1
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal, **extra)
+
+
 class Attention(nn.Module):
+    """Grouped-query attention with RoPE: project, rotate, store in the cache, attend, project back.
+
+    Which kernel runs is the only difference between the two paths: `sdpa_attention` (fast, the
+    default) or, with output_attentions=True, `eager_attention`, which also returns the weights."""
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.num_heads = config.num_heads
@@ -153,7 +156,9 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(config.hidden_size, config.num_kv_heads * config.head_dim, bias=config.qkv_bias)
         self.o_proj = nn.Linear(config.num_heads * config.head_dim, config.hidden_size, bias=False)
 
-    def forward(self, x, cos, sin, mask=None, kv_cache=None, layer_idx=0, output_attentions=False):
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None = None,
+                kv_cache: Cache | None = None, layer_idx: int = 0,
+                output_attentions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         b, t, _ = x.shape
         q = self.q_proj(x).view(b, t, self.num_heads, self.head_dim).transpose(1, 2)
         k = self.k_proj(x).view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)
@@ -162,32 +167,13 @@ class Attention(nn.Module):
         if kv_cache is not None:
             # The cache stores K/V heads before repetition: GQA's memory saving is real.
             k, v = kv_cache.update(layer_idx, k, v)
-        groups = self.num_heads // self.num_kv_heads
         dropout = self.dropout if self.training else 0.0
-        # On CPU, SDPA reads the grouped K/V heads directly (torch >= 2.5): no repeated copy of
-        # the cache at every decoding step (30% faster decoding at context 1024). On GPU some
-        # fused kernels reject enable_gqa (and fall back to the slow math kernel): repeat there.
-        gqa = groups > 1 and _SDPA_GQA and not output_attentions and q.device.type == "cpu"
-        gqa = {"enable_gqa": True} if gqa else {}
-        if not gqa:
-            k, v = repeat_kv(k, groups), repeat_kv(v, groups)
-
+        weights = None
         if output_attentions:
-            # The explicit path: the same math as SDPA, spelled out, keeping the weights.
-            scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)
-            if mask is None and t > 1:  # what SDPA's is_causal means: no peeking at later tokens
-                mask = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
-            if mask is not None:
-                scores = scores.masked_fill(~mask, float("-inf"))
-            weights = F.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
-            out = F.dropout(weights, p=dropout, training=self.training) @ v
+            groups = self.num_heads // self.num_kv_heads
+            out, weights = eager_attention(q, repeat_kv(k, groups), repeat_kv(v, groups), mask, dropout)
         else:
-            weights = None
-            # mask None means plain causal attention over the whole (uncached) sequence, which
-            # lets SDPA pick its flash kernel on GPU.
-            out = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=mask is None and t > 1, **gqa
-            )
+            out = sdpa_attention(q, k, v, mask, dropout)
         out = out.transpose(1, 2).reshape(b, t, self.num_heads * self.head_dim)
         return self.o_proj(out), weights
 
@@ -216,7 +202,9 @@ class Block(nn.Module):
         self.post_attention_layernorm = RMSNorm(config.hidden_size, config.norm_eps)
         self.mlp = MLP(config)
 
-    def forward(self, x, cos, sin, mask=None, kv_cache=None, output_attentions=False):
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None = None,
+                kv_cache: Cache | None = None,
+                output_attentions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         attn_out, weights = self.self_attn(
             self.input_layernorm(x), cos, sin, mask, kv_cache, self.layer_idx, output_attentions
         )
@@ -225,15 +213,75 @@ class Block(nn.Module):
         return x, weights
 
 
+@dataclass
+class DecoderOutput:
+    last_hidden_state: torch.Tensor  # (B, T, hidden), after the final norm
+    attentions: tuple[torch.Tensor, ...] | None = None  # per layer, (B, H, T, S)
+    hidden_states: tuple[torch.Tensor, ...] | None = None  # embeddings, then each block's output
+
+
 class DecoderModel(nn.Module):
-    """The stack without the LM head (Hugging Face's `LlamaModel`, hence the `model.` prefix)."""
+    """The stack without the LM head (Hugging Face's `LlamaModel`, hence the `model.` prefix).
+
+    Owns the positions: from the cache's position (or 0) it builds the position ids, the rotary
+    cos/sin and the attention mask, runs the blocks, and advances the cache by the new tokens."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
+        self.config = config
         self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size)
         self.layers = nn.ModuleList(Block(config, i) for i in range(config.num_layers))
         self.norm = RMSNorm(config.hidden_size, config.norm_eps)
-        self.rotary_emb = RotaryEmbedding(config.head_dim, config.rope_theta, config.rope_scaling)
+        self.rotary_emb = RotaryEmbedding.from_config(config)
+
+    def forward(self, input_ids: torch.Tensor, *, attention_mask: torch.Tensor | None = None,
+                position_ids: torch.Tensor | None = None, kv_cache: Cache | None = None,
+                output_attentions: bool = False, output_hidden_states: bool = False) -> DecoderOutput:
+        b, t = input_ids.shape
+        past = kv_cache.past if kv_cache is not None else 0
+        keys = kv_cache.key_length(t) if kv_cache is not None else t
+        if keys > self.config.max_seq_len:
+            raise ValueError(
+                f"Sequence of {keys} tokens ({keys - t} cached + {t} new) is longer than the model's "
+                f"context max_seq_len={self.config.max_seq_len}. Shorten the input or keep only its "
+                f"last {self.config.max_seq_len} tokens."
+            )
+        self._check_ids(input_ids)
+        cache_position = past + torch.arange(t, device=input_ids.device)  # the new tokens' slots
+        if position_ids is None:
+            position_ids = cache_position.unsqueeze(0).expand(b, t)
+        # Without padding, a prefill or a single new token that sees every key needs no mask
+        # (SDPA's is_causal path); a position held on the device is not known here: mask.
+        plain = attention_mask is None and isinstance(past, int) and keys == past + t and (past == 0 or t == 1)
+        mask = None if plain else _attention_mask(attention_mask, b, cache_position, keys)
+
+        x = self.embed_tokens(input_ids)
+        cos, sin = self.rotary_emb(x, position_ids)
+        attentions, hidden_states = [], [x]
+        for block in self.layers:
+            x, weights = block(x, cos, sin, mask, kv_cache, output_attentions)
+            attentions.append(weights)
+            hidden_states.append(x)
+        if kv_cache is not None:
+            kv_cache.advance(t)
+        return DecoderOutput(
+            last_hidden_state=self.norm(x),
+            attentions=tuple(attentions) if output_attentions else None,  # pyright: ignore[reportArgumentType]
+            hidden_states=tuple(hidden_states) if output_hidden_states else None,
+        )
+
+    def _check_ids(self, input_ids: torch.Tensor) -> None:
+        if input_ids.device.type != "cpu" or _is_compiling() or not input_ids.numel():
+            # On CPU the check costs one pass over the ids; on a GPU it would stall every step
+            # (a device-to-host sync), and an out-of-range id there ends in a device-side assert.
+            return
+        low, high = int(input_ids.min()), int(input_ids.max())
+        if low < 0 or high >= self.config.vocab_size:
+            raise ValueError(
+                f"input_ids must be token ids in 0..{self.config.vocab_size - 1} (vocab_size "
+                f"{self.config.vocab_size}); got min {low}, max {high}. Were they made by another "
+                f"tokenizer (one with more ids than this model's vocabulary)?"
+            )
 
 
 @dataclass
@@ -265,78 +313,42 @@ class MiniGPT(nn.Module):
     def forward(
         self,
         input_ids: torch.Tensor,
+        *,
         labels: torch.Tensor | None = None,
+        targets: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         position_ids: torch.Tensor | None = None,
-        kv_cache=None,
+        kv_cache: Cache | None = None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
         logits_to_keep: int = 0,
     ) -> CausalLMOutput:
         """
         input_ids:      (B, T) token ids.
-        labels:         (B, T) targets aligned with input_ids (already shifted); -100 = no loss.
-        attention_mask: (B, past + T), 1 for real tokens, 0 for padding.
+        labels:         (B, T) Hugging Face style: the ids to predict, unshifted (usually input_ids
+                        itself); position t is scored against labels[t + 1]; -100 = no loss.
+        targets:        (B, T) already shifted: position t is scored against targets[t]; -100 = no loss.
+        attention_mask: (B, past + T) for a growing cache (B, cache length) for a static one;
+                        1 for real tokens, 0 for padding.
         position_ids:   (B, T); default past, past+1, ... Left-padded batches pass their own.
-        kv_cache:       an object with `.length`, `.update(layer, k, v) -> (k, v)` and
-                        `.advance(n)` (see minigpt.cache.KVCache); filled in place. A static
-                        KVCache is not advanced here: the caller advances it.
+        kv_cache:       a Cache (minigpt.cache.KVCache), filled and advanced in place.
         logits_to_keep: if > 0, only the last that many positions get logits (decoding needs 1).
         """
-        b, t = input_ids.shape
-        static = getattr(kv_cache, "static", False)
-        if static:  # the past's length as a device tensor, attention over the whole buffer (see cache.py)
-            past, keys = kv_cache.position, kv_cache.max_len
-        else:
-            past = kv_cache.length if kv_cache is not None else 0
-            keys = None
-            if past + t > self.config.max_seq_len:
-                raise ValueError(
-                    f"Sequence of {past + t} tokens ({past} cached + {t} new) is longer than the model's "
-                    f"context max_seq_len={self.config.max_seq_len}. Shorten the input or keep only its "
-                    f"last {self.config.max_seq_len} tokens."
-                )
-        if position_ids is None:
-            position_ids = (past + torch.arange(t, device=input_ids.device)).unsqueeze(0).expand(b, t)
-        mask = _attention_mask(attention_mask, b, t, past, input_ids.device, keys)
-
-        if input_ids.device.type == "cpu" and not _is_compiling() and input_ids.numel():
-            # On CPU the check costs one pass over the ids; on a GPU it would stall every step
-            # (a device-to-host sync), and an out-of-range id there ends in a device-side assert.
-            low, high = int(input_ids.min()), int(input_ids.max())
-            if low < 0 or high >= self.config.vocab_size:
-                raise ValueError(
-                    f"input_ids must be token ids in 0..{self.config.vocab_size - 1} (vocab_size "
-                    f"{self.config.vocab_size}); got min {low}, max {high}. Were they made by another "
-                    f"tokenizer (one with more ids than this model's vocabulary)?"
-                )
-        x = self.model.embed_tokens(input_ids)
-        cos, sin = self.model.rotary_emb(x, position_ids)
-        attentions, hidden_states = [], [x]
-        for block in self.model.layers:
-            x, weights = block(x, cos, sin, mask, kv_cache, output_attentions)
-            attentions.append(weights)
-            hidden_states.append(x)
-        if kv_cache is not None and not static:  # a static cache is advanced by the caller (cache.py)
-            kv_cache.advance(t)
-        x = self.model.norm(x)
+        out = self.model(input_ids, attention_mask=attention_mask, position_ids=position_ids, kv_cache=kv_cache,
+                         output_attentions=output_attentions, output_hidden_states=output_hidden_states)
+        x = out.last_hidden_state
         if logits_to_keep:
             x = x[:, -logits_to_keep:]
         logits = self.lm_head(x)
-
         loss = None
-        if labels is not None:
+        if labels is not None or targets is not None:
+            if labels is not None and targets is not None:
+                raise ValueError("Pass labels= (unshifted, Hugging Face style) or targets= (already shifted), "
+                                 "not both.")
             if logits_to_keep:
-                raise ValueError("labels need logits at every position: leave logits_to_keep=0.")
-            loss = F.cross_entropy(
-                logits.float().reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=IGNORE_INDEX
-            )
-        return CausalLMOutput(
-            logits=logits,
-            loss=loss,
-            attentions=tuple(attentions) if output_attentions else None,
-            hidden_states=tuple(hidden_states) if output_hidden_states else None,
-        )
+                raise ValueError("A loss needs logits at every position: leave logits_to_keep=0.")
+            loss = cross_entropy(logits, shift_labels(labels) if labels is not None else targets)
+        return CausalLMOutput(logits=logits, loss=loss, attentions=out.attentions, hidden_states=out.hidden_states)
 
     # ---- conveniences ------------------------------------------------------------------
 
@@ -350,39 +362,38 @@ class MiniGPT(nn.Module):
     def device(self) -> torch.device:
         return self.model.embed_tokens.weight.device
 
+    def init_buffers(self, device: torch.device | str | None = None) -> None:
+        """Recompute what is derived from the config, not stored in checkpoints (the rotary speeds),
+        on `device`: needed after building the model on the meta device and assigning weights."""
+        self.model.rotary_emb.reset_buffers(device)
+
     def save_pretrained(self, path: str | Path, dtype: torch.dtype | None = None) -> None:
         """Write config.json + model.safetensors loadable by transformers (Llama or Qwen2)."""
-        from .hf import save_pretrained
-
-        save_pretrained(self, path, dtype=dtype)
+        hf_format.save_pretrained(self, path, dtype=dtype)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device=None, dtype: torch.dtype | None = None) -> "MiniGPT":
+    def from_pretrained(cls, path: str | Path, device: torch.device | str | None = None,
+                        dtype: torch.dtype | None = None) -> MiniGPT:
         """Load a Hugging Face Llama/Qwen2 folder (written by minigpt or by transformers)."""
-        from .hf import from_pretrained
-
-        return from_pretrained(path, device=device, dtype=dtype)
+        return hf_format.load_pretrained(cls, path, device=device, dtype=dtype)
 
 
 def _is_compiling() -> bool:
     """True while torch.compile traces (torch.compiler.is_compiling, torch >= 2.3)."""
-    check = getattr(torch.compiler, "is_compiling", None) or torch._dynamo.is_compiling
+    check = getattr(torch.compiler, "is_compiling", None) or torch._dynamo.is_compiling  # pyright: ignore[reportAttributeAccessIssue]
     return check()
 
 
-def _attention_mask(attention_mask, b, t, past, device, keys=None):
-    """Boolean (B|1, 1, T, past+T) mask, True = may attend; None for plain causal attention.
-    keys: the key length of a static cache's whole buffer (past is then a device tensor)."""
-    if keys is None and attention_mask is None and (past == 0 or t == 1):
-        return None  # plain causal (SDPA's is_causal path), or one new token that sees everything
-    s = keys or past + t
-    query_pos = (past + torch.arange(t, device=device))[:, None]
-    key_pos = torch.arange(s, device=device)[None, :]
+def _attention_mask(attention_mask: torch.Tensor | None, b: int, cache_position: torch.Tensor,
+                    keys: int) -> torch.Tensor:
+    """Boolean (B|1, 1, T, keys) mask, True = may attend: causal by position, and padding hidden."""
+    query_pos = cache_position[:, None]
+    key_pos = torch.arange(keys, device=cache_position.device)[None, :]
     mask = (key_pos <= query_pos)[None, None]  # causal
     if attention_mask is not None:
-        if attention_mask.shape != (b, s):
+        if attention_mask.shape != (b, keys):
             raise ValueError(
-                f"attention_mask has shape {tuple(attention_mask.shape)}, expected ({b}, {s}): one entry "
+                f"attention_mask has shape {tuple(attention_mask.shape)}, expected ({b}, {keys}): one entry "
                 f"per cached and new token."
             )
         mask = mask & attention_mask.bool()[:, None, None, :]

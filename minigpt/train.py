@@ -58,13 +58,13 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.nn as nn
-import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from .checkpoint import CHECKPOINTS, list_checkpoints, load_checkpoint, load_weights, save_checkpoint
 from .counting import flops_per_token
 from .data.datasets import IGNORE_INDEX, PadCollate, ResumableSampler
 from .devices import grad_scaler, resolve_device, resolve_dtype, setup_distributed
+from .loss import cross_entropy
 from .schedule import KINDS, Schedule
 
 
@@ -172,8 +172,7 @@ class _LossSum(nn.Module):
 
     def forward(self, input_ids, labels, attention_mask=None):
         logits = self.model(input_ids, attention_mask=attention_mask).logits
-        return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), labels.reshape(-1),
-                               ignore_index=IGNORE_INDEX, reduction="sum")
+        return cross_entropy(logits, labels, reduction="sum")  # labels here: the batch's shifted targets
 
 
 def collate(items: list) -> dict[str, torch.Tensor]:

@@ -23,6 +23,7 @@ from safetensors import safe_open
 
 import minigpt.checkpoint as ckpt
 import minigpt.hf as hf
+import minigpt.hf_format as hf_format
 from conftest import randomize
 from minigpt import MiniGPT, ModelConfig, generate
 from minigpt.data import PackedDataset
@@ -142,7 +143,7 @@ def _left_padded_without_mask(made, tmp_path):
 
 
 def _disk_full(made, tmp_path, monkeypatch, target):
-    real_save, real_file = torch.save, hf.save_file
+    real_save, real_file = torch.save, hf_format.save_file
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -154,12 +155,12 @@ def _disk_full(made, tmp_path, monkeypatch, target):
         monkeypatch.setattr(torch, "save", lambda obj, f, *a, **k: full() if str(f).endswith("optimizer.pt")
                             else real_save(obj, f, *a, **k))
     else:
-        monkeypatch.setattr(hf, "save_file", full)
+        monkeypatch.setattr(hf_format, "save_file", full)
     try:
         trainer.train()
     finally:
         monkeypatch.setattr(torch, "save", real_save)
-        monkeypatch.setattr(hf, "save_file", real_file)
+        monkeypatch.setattr(hf_format, "save_file", real_file)
         # the older checkpoint is intact and the torn one freed its space
         assert [p.name for p in ckpt.list_checkpoints(tmp_path / "checkpoints")] == ["step-0000001"]
         assert not list((tmp_path / "checkpoints").glob(".tmp-*"))

@@ -499,14 +499,14 @@ def test_padded_batch_loss_equals_unpadded_loss(tok):
         reference = total / count
 
         batch = PadCollate(tok.pad_id)(examples)
-        padded = model(batch["input_ids"], labels=batch["labels"], attention_mask=batch["attention_mask"]).loss.item()
+        padded = model(batch["input_ids"], targets=batch["labels"], attention_mask=batch["attention_mask"]).loss.item()
         assert padded == pytest.approx(reference, rel=1e-5, abs=1e-6)
 
         # Leave the mask out (pads and prompts learned like any token): a different loss.
         unmasked = batch["input_ids"].roll(-1, dims=1)
-        no_mask = model(batch["input_ids"], labels=unmasked, attention_mask=batch["attention_mask"]).loss.item()
+        no_mask = model(batch["input_ids"], targets=unmasked, attention_mask=batch["attention_mask"]).loss.item()
         assert abs(no_mask - reference) > 1e-3
         # Only the padding mask left out (labels on pads = the pad id): also different.
         pads_learned = batch["labels"].masked_fill(batch["attention_mask"] == 0, tok.pad_id)
-        loss = model(batch["input_ids"], labels=pads_learned, attention_mask=batch["attention_mask"]).loss.item()
+        loss = model(batch["input_ids"], targets=pads_learned, attention_mask=batch["attention_mask"]).loss.item()
         assert abs(loss - reference) > 1e-3

@@ -131,17 +131,19 @@ def test_static_cache_gives_the_same_logits(kv_heads, padded, monkeypatch):
     torch.testing.assert_close(static, growing, atol=1e-5, rtol=0)
 
 
-def test_static_cache_is_advanced_by_the_caller(model):
+@pytest.mark.parametrize("static", [False, True])
+def test_the_model_advances_every_kind_of_cache(model, static):
     from minigpt.cache import KVCache
 
-    cache = KVCache(model.config, 1, max_len=20, static=True)
+    cache = KVCache(model.config, 1, max_len=20, static=static)
     with torch.inference_mode():
         model(torch.tensor([[1, 2, 3]]), kv_cache=cache)
-        assert cache.length == 0  # the model leaves a static cache's position alone...
-        cache.advance(3)
-        assert cache.length == 3 and cache.position.item() == 3  # ...the loop moves it
+        assert cache.length == 3  # the model moved it, whatever the kind; nobody else does
+        model(torch.tensor([[4]]), kv_cache=cache)
+        assert cache.length == 4
         k, _ = cache.update(0, *(torch.ones(1, model.config.num_kv_heads, 1, model.config.head_dim),) * 2)
-    assert k.shape[2] == 20 and bool((k[:, :, 3] == 1).all())  # the whole buffer; slot 3 written
+    # static: the whole buffer, slot 4 written; growing: the 5 filled slots
+    assert k.shape[2] == (20 if static else 5) and bool((k[:, :, 4] == 1).all())
 
 
 def test_compiled_decode_compiles_once_and_matches_eager(model, monkeypatch):

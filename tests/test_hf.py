@@ -72,6 +72,24 @@ def test_minigpt_folder_loads_into_transformers_with_equal_logits(overrides, tmp
     torch.testing.assert_close(logits_of(again, ids), logits_of(ours, ids), atol=0, rtol=0)
 
 
+@pytest.mark.parametrize("name", ["llama-gqa-untied", "qwen2-gqa-tied"])
+def test_labels_give_the_loss_of_transformers(name, tmp_path):
+    # Hugging Face semantics: labels are the input ids (-100 = no loss), shifted inside the model.
+    reference = hf_model(name)
+    reference.save_pretrained(tmp_path)
+    ours = MiniGPT.from_pretrained(tmp_path)
+    ids = torch.randint(0, 300, (3, 25))
+    labels = ids.clone()
+    labels[0, :6] = -100  # a prompt that takes no loss
+    labels[2, -3:] = -100
+    with torch.no_grad():
+        theirs = reference(ids, labels=labels).loss
+        mine = ours(ids, labels=labels).loss
+        shifted = ours(ids, targets=torch.cat([labels[:, 1:], torch.full((3, 1), -100)], 1)).loss
+    torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=0)
+    torch.testing.assert_close(shifted, mine, atol=0, rtol=0)  # targets= is the same loss, shifted by hand
+
+
 def test_left_padded_batch_matches_transformers(tmp_path):
     reference = hf_model("llama-gqa-untied")
     reference.save_pretrained(tmp_path)

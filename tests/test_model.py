@@ -81,18 +81,37 @@ def test_future_tokens_do_not_change_past_logits():
     assert (a[:, 20:] - b[:, 20:]).abs().max() > 1e-3
 
 
-def test_loss_is_mean_cross_entropy_over_unmasked_labels():
+def test_loss_is_mean_cross_entropy_over_unmasked_targets():
     model = make()
     ids = torch.randint(0, 256, (2, 16))
-    labels = torch.randint(0, 256, (2, 16))
-    labels[0, :5] = -100
-    out = model(ids, labels=labels)
+    targets = torch.randint(0, 256, (2, 16))
+    targets[0, :5] = -100
+    out = model(ids, targets=targets)
     logits = out.logits.detach()
-    keep = labels != -100
-    manual = -(logits.log_softmax(-1).gather(-1, labels.clamp(min=0)[..., None])[..., 0])[keep].mean()
+    keep = targets != -100
+    manual = -(logits.log_softmax(-1).gather(-1, targets.clamp(min=0)[..., None])[..., 0])[keep].mean()
     torch.testing.assert_close(out.loss.detach(), manual)
     with pytest.raises(ValueError, match="logits_to_keep"):
-        model(ids, labels=labels, logits_to_keep=1)
+        model(ids, targets=targets, logits_to_keep=1)
+
+
+def test_labels_are_shifted_inside_like_hugging_face():
+    # labels = the input ids: position t is scored against token t + 1 (a hand-made shift here)
+    model = make()
+    ids = torch.randint(0, 256, (2, 16))
+    labels = ids.clone()
+    labels[1, :4] = -100  # e.g. a prompt that takes no loss
+    logp = model(ids).logits.detach()[:, :-1].log_softmax(-1)
+    nxt = labels[:, 1:]
+    keep = nxt != -100
+    manual = -logp.gather(-1, nxt.clamp(min=0)[..., None])[..., 0][keep].mean()
+    torch.testing.assert_close(model(ids, labels=labels).loss.detach(), manual)
+    with pytest.raises(ValueError, match="not both"):
+        model(ids, labels=labels, targets=labels)
+    with pytest.raises(ValueError, match="one target per position"):
+        model(ids, targets=labels[:, 1:])
+    with pytest.raises(TypeError):
+        model(ids, labels)  # keyword-only: a positional second argument cannot mean either by accident
 
 
 @pytest.mark.parametrize("name", CONFIGS)

@@ -88,13 +88,13 @@ def test_accumulation_equals_one_big_batch_with_uneven_masks():
     assert max_diff(g_small, g_big) < 1e-6
 
     # The big batch's gradient is the gradient of the model's own mean loss over its targets.
-    ref_model(big["input_ids"], labels=big["labels"]).loss.backward()
+    ref_model(big["input_ids"], targets=big["labels"]).loss.backward()
     assert max_diff(grads(ref_model), g_big) < 1e-6
 
     # The naive recipe (mean per micro-batch, divided by k) weights the 3 targets of the first
     # micro-batch like the 40 of the second: a clearly different gradient.
     for b in parts:
-        (naive_model(b["input_ids"], labels=b["labels"]).loss / len(parts)).backward()
+        (naive_model(b["input_ids"], targets=b["labels"]).loss / len(parts)).backward()
     assert max_diff(grads(naive_model), g_big) > 1e-3
 
 
