@@ -9,16 +9,42 @@ The budget (--notebook-budget, default 60 s on a 2-core CPU) is the goal each ch
 to; a notebook over it is flagged OVER BUDGET but does not fail the run, because a shared machine
 can be several times slower for a while. The run fails only when a notebook takes longer than
 --notebook-ceiling times the budget (default 3; 0 turns the ceiling off).
+
+With --times-json PATH (and --times-label NAME, e.g. this-cpu or plain-cpu) the run also records,
+per notebook, its seconds, whether every cell passed, and every code cell's seconds with the
+notebook cell index and the section heading it sits under, plus the machine (CPU model, cores,
+torch, ATen kernels, the environment variables that choose kernels and threads, load average).
+The file is merged: only the notebooks of this run are replaced under NAME, so one chapter can be
+re-measured alone. `make timings` writes book/_data/timings.json this way, and
+scripts/render_instructor_timings.py turns it into the instructor guide's time tables.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import platform
+import shlex
+import sys
+import time
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
 _times: dict[str, float] = defaultdict(float)
 _cells: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+_failed: set[str] = set()
+_load_before: dict[str, list[float]] = {}
+
+# Environment variables that choose CPU kernels and thread counts (the Makefile's PLAIN_CPU).
+KERNEL_ENV = (
+    "ATEN_CPU_CAPABILITY",
+    "ONEDNN_MAX_CPU_ISA",
+    "MKL_ENABLE_INSTRUCTIONS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
 
 
 def pytest_addoption(parser):
@@ -34,13 +60,111 @@ def pytest_addoption(parser):
         default=3.0,
         help="fail a notebook that takes longer than this many budgets (default 3; 0: never fail on time)",
     )
+    parser.addoption(
+        "--times-json",
+        type=Path,
+        default=None,
+        help="also merge the per-notebook and per-cell seconds of this run into this JSON file",
+    )
+    parser.addoption(
+        "--times-label",
+        default="this-cpu",
+        help="name of this run's environment in --times-json (default this-cpu; e.g. plain-cpu)",
+    )
 
 
 def pytest_runtest_logreport(report):
     path, _, cell = report.nodeid.partition("::")
     if path.endswith(".ipynb"):
+        if path not in _load_before:
+            _load_before[path] = _loadavg()
         _times[path] += report.duration
         _cells[path][cell] += report.duration
+        if report.failed:
+            _failed.add(path)
+
+
+def _loadavg() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _machine() -> dict:
+    import torch  # the notebooks' torch, for its version and the ATen kernels it picks here
+
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "aten_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "env": {k: os.environ[k] for k in KERNEL_ENV if k in os.environ},
+    }
+
+
+def _sections(path: Path) -> list[tuple[int, str]]:
+    """(notebook cell index, section heading) of every code cell, in order."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    out, heading = [], ""
+    for i, c in enumerate(nb.cells):
+        if c.cell_type == "markdown":
+            for line in c.source.splitlines():
+                if line.startswith("## "):
+                    heading = line[3:].strip()
+        elif c.cell_type == "code":
+            out.append((i, heading))
+    return out
+
+
+def _write_times_json(config) -> None:
+    target = config.getoption("--times-json")
+    label = config.getoption("--times-label")
+    data = json.loads(target.read_text(encoding="utf-8")) if target.exists() else {}
+    data.setdefault(
+        "about",
+        "Seconds per chapter notebook and per code cell under nbval (kernel start counted in the first "
+        "cell), written by scripts/nbval_times.py --times-json (make timings). Chapters are keyed by file "
+        "name; the zh edition runs the same code cells.",
+    )
+    run = data.setdefault("runs", {}).setdefault(label, {"notebooks": {}})
+    run["command"] = shlex.join(["pytest", *sys.argv[1:]]) if sys.argv else "pytest"
+    machine = _machine()
+    root = Path(str(config.rootpath))
+    for path in sorted(_times):
+        cells = []
+        for name, seconds in _cells[path].items():
+            num = int(name.removeprefix("Cell "))
+            cells.append((num, seconds))
+        layout = _sections(root / path)
+        run["notebooks"][Path(path).stem] = {
+            "path": path,
+            "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "machine": machine,
+            "load_average_at_start": _load_before.get(path, []),
+            "passed": path not in _failed,
+            "seconds": round(_times[path], 2),
+            "cells": [
+                {"code_cell": num, "cell": layout[num][0], "section": layout[num][1], "seconds": round(sec, 2)}
+                for num, sec in sorted(cells)
+            ],
+        }
+    run["notebooks"] = dict(sorted(run["notebooks"].items()))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _limits(config) -> tuple[float, float]:
@@ -60,7 +184,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr = terminalreporter
     tr.section("time per notebook (nbval)")
     width = max(len(p) for p in _times)
-    tr.write_line(f"{'notebook':{width}s}  {'seconds':>8s}  budget {budget:g} s, fails above {ceiling:g} s  slowest cells")
+    limits = f"budget {budget:g} s, fails above {ceiling:g} s"
+    tr.write_line(f"{'notebook':{width}s}  {'seconds':>8s}  {limits}  slowest cells")
     for path in sorted(_times):
         seconds = _times[path]
         if ceiling and seconds > ceiling:
@@ -76,6 +201,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     over = _over_ceiling(config)
     if over:
         tr.write_line(f"FAILED: over the notebook time ceiling: {', '.join(sorted(over))}", red=True)
+    if config.getoption("--times-json"):
+        _write_times_json(config)
+        tr.write_line(f"times written to {config.getoption('--times-json')} ({config.getoption('--times-label')})")
 
 
 @pytest.hookimpl(trylast=True)
