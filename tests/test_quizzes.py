@@ -194,6 +194,9 @@ def test_editions_ask_the_same_questions(notebook):
     en = load_quiz(quiz_path("en", notebook))
     zh = load_quiz(quiz_path("zh", notebook))
     assert len(en) == len(zh), f"{notebook.stem}: {len(en)} questions in en, {len(zh)} in zh"
+    zh_notebook = ROOT / "notebooks" / "zh" / notebook.name
+    n_en, n_zh = objective_count(load_notebook(notebook), "en"), objective_count(load_notebook(zh_notebook), "zh")
+    assert n_en == n_zh, f"{notebook.stem}: {n_en} objectives in en, {n_zh} in zh; the editions must list the same ones"
     for i, (a, b) in enumerate(zip(en, zh, strict=True), 1):
         where = f"{notebook.stem} question {i}"
         for key in ("type", "objective", "precision"):
