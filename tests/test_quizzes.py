@@ -49,11 +49,12 @@ def markdown_lines(notebook):
 
 
 def headings(notebook):
-    found = set()
+    """The chapter's markdown headings, in order, without their #s."""
+    found = []
     for line in markdown_lines(notebook):
         match = re.match(r"#{1,6}\s+(.+?)\s*$", line)
         if match:
-            found.add(match.group(1))
+            found.append(match.group(1))
     return found
 
 
@@ -128,8 +129,10 @@ def test_quiz_is_well_formed(edition, notebook):
         assert set(q) <= QUESTION_KEYS and REQUIRED_KEYS <= set(q), f"{where}: keys {sorted(q)}"
         assert isinstance(q["question"], str) and q["question"].strip(), where
         assert isinstance(q["objective"], int) and 1 <= q["objective"] <= n_objectives, (
-            f"{where}: objective {q['objective']} is not one of the chapter's {n_objectives}")
+            f"{where}: objective {q['objective']} is not one of the chapter's {n_objectives}"
+        )
         assert q["cell"] in nb_headings, f"{where}: heading {q['cell']!r} is not in {notebook.name}"
+        assert nb_headings.count(q["cell"]) == 1, f"{where}: heading {q['cell']!r} is not unique; name another"
         if "source" in q:
             assert isinstance(q["source"], str) and q["source"].strip(), where
         answers = q["answers"]
@@ -186,7 +189,8 @@ def test_numeric_answers_are_printed_by_the_chapter(edition, notebook):
             if a["type"] == "value":
                 assert printed(a["value"], numbers), (
                     f"{path.name} question {i}: {a['value']} is neither printed nor written in {notebook.name}; "
-                    "print it in the chapter or say in a 'source' key how it is computed")
+                    "print it in the chapter or say in a 'source' key how it is computed"
+                )
 
 
 @pytest.mark.parametrize("notebook", chapters("en"), ids=lambda nb: nb.stem)
@@ -197,8 +201,13 @@ def test_editions_ask_the_same_questions(notebook):
     zh_notebook = ROOT / "notebooks" / "zh" / notebook.name
     n_en, n_zh = objective_count(load_notebook(notebook), "en"), objective_count(load_notebook(zh_notebook), "zh")
     assert n_en == n_zh, f"{notebook.stem}: {n_en} objectives in en, {n_zh} in zh; the editions must list the same ones"
+    en_headings, zh_headings = headings(load_notebook(notebook)), headings(load_notebook(zh_notebook))
     for i, (a, b) in enumerate(zip(en, zh, strict=True), 1):
         where = f"{notebook.stem} question {i}"
+        if a["cell"] in en_headings and b["cell"] in zh_headings:  # the same section, by its place in the chapter
+            assert en_headings.index(a["cell"]) == zh_headings.index(b["cell"]), (
+                f"{where}: en points at {a['cell']!r}, zh at {b['cell']!r}, which is another section"
+            )
         for key in ("type", "objective", "precision"):
             assert a.get(key) == b.get(key), f"{where}: {key} differs ({a.get(key)!r} vs {b.get(key)!r})"
         assert ("source" in a) == ("source" in b), f"{where}: a 'source' in one edition only"
