@@ -5,7 +5,8 @@
 #  - otherwise: explain what to do and fail. (`make test BROWSER_CHECK=skip` skips the check
 #    on purpose; CI never does.)
 # Also, as root with apt, installs a small CJK font (fonts-wqy-microhei, 1.6 MB) when none is
-# present, so that screenshots of the zh pages show characters rather than boxes.
+# present, so that screenshots and the kit's PDFs of the zh pages show characters rather than boxes,
+# and poppler-utils (pdftotext, pdffonts) when missing, with which `make kit` checks its PDFs.
 set -euo pipefail
 
 found=""
@@ -51,4 +52,11 @@ if is_root_with_apt && command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :la
   echo "browser check: installing a CJK font for the zh screenshots (fonts-wqy-microhei) ..."
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null || \
     echo "  (could not install it; zh screenshots will show boxes, the check is unaffected)"
+fi
+
+if is_root_with_apt && ! command -v pdftotext >/dev/null 2>&1; then
+  echo "kit: installing poppler-utils (pdftotext, pdffonts) to check the kit's PDFs ..."
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; } || \
+    echo "  (could not install it; make kit will say what is missing)"
 fi

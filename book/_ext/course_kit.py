@@ -1,0 +1,99 @@
+"""The teaching kit in the book, loaded through _config.yml's sphinx.local_extensions.
+
+On every chapter page (notebooks/<edition>/<name>):
+1. Under the stamped line (Colab badge and twin link), one line of links to the chapter's kit:
+   slides, quiz, worksheet (PDF) and answer key (PDF). `make kit` (scripts/make_kit.py) builds
+   them into <site>/kit/; a plain `make book` leaves the links dangling, the browser check
+   follows them when the kit is there.
+2. The chapter's quiz, from kit/quizzes/<edition>/<name>.json, as a section "Quiz" / "小测验"
+   before the exercises: jupyterquiz's HTML and JavaScript, so it works in the online book with no
+   kernel. A quiz file that is not valid fails the build with a warning that names the problem
+   (scripts/quizzes.py checks it). A chapter without a quiz file gets no section and no quiz link.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.util import logging
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import quizzes  # noqa: E402
+
+logger = logging.getLogger(__name__)
+WORDS = {
+    "en": {"slides": "Slides", "quiz": "Quiz", "worksheet": "Worksheet (PDF)", "answers": "Answer key (PDF)",
+           "kit": "Teaching kit", "title": "Quiz"},
+    "zh": {"slides": "幻灯片", "quiz": "小测验", "worksheet": "练习讲义（PDF）", "answers": "答案（PDF）",
+           "kit": "教学资料", "title": "小测验"},
+}
+
+
+def _chapter(docname: str) -> tuple[str, str] | None:
+    parts = docname.split("/")
+    if len(parts) == 3 and parts[0] == "notebooks" and parts[1] in WORDS:
+        return parts[1], parts[2]
+    return None
+
+
+def _kit_line(edition: str, name: str, has_quiz: bool) -> nodes.raw:
+    w = WORDS[edition]
+    kit = "../../kit"
+    links = [f'<a class="kit-slides" href="{kit}/slides/{edition}/{name}.html">{w["slides"]}</a>']
+    if has_quiz:
+        links.append(f'<a class="kit-quiz-link" href="#chapter-quiz">{w["quiz"]}</a>')
+    links += [f'<a class="kit-worksheet" href="{kit}/handouts/{edition}/{name}-worksheet.pdf">{w["worksheet"]}</a>',
+              f'<a class="kit-answers" href="{kit}/handouts/{edition}/{name}-answers.pdf">{w["answers"]}</a>']
+    text = f'<p class="kit-links"><a href="{kit}/index.html">{w["kit"]}</a>: {" · ".join(links)}</p>'
+    return nodes.raw("", text, format="html")
+
+
+def _add_kit(app, doctree):
+    chapter = _chapter(app.env.docname)
+    if chapter is None:
+        return
+    edition, name = chapter
+    path = quizzes.quiz_path(edition, name)
+    app.env.note_dependency(str(path))
+    quiz = None
+    if path.exists():
+        try:
+            quiz = quizzes.load(edition, name)
+            problems = quizzes.validate(quiz, f"kit/quizzes/{edition}/{name}.json")
+        except ValueError as exc:
+            problems = [str(exc)]
+        if problems:
+            for problem in problems:
+                logger.warning(f"quiz: {problem}", location=app.env.docname)
+            quiz = None
+
+    badge = next((img for img in doctree.findall(nodes.image) if "colab-badge" in img.get("uri", "")), None)
+    para = badge.parent if badge is not None else None
+    while para is not None and not isinstance(para, nodes.paragraph):
+        para = para.parent
+    if para is not None:
+        para.parent.insert(para.parent.index(para) + 1, _kit_line(edition, name, quiz is not None))
+
+    if quiz is None:
+        return
+    top = doctree.next_node(nodes.section)
+    if top is None:
+        return
+    section = nodes.section(ids=["chapter-quiz"], names=["chapter-quiz"], classes=["kit-quiz-section"])
+    section += nodes.title("", WORDS[edition]["title"])
+    section += nodes.raw("", quizzes.render(quiz, "q" + name.replace("-", "_"), edition=edition), format="html")
+    exercises = next((s for s in top.children if isinstance(s, nodes.section) and s.children
+                      and quizzes.EXERCISES.match(s.children[0].astext().strip())), None)
+    if exercises is not None:
+        top.insert(top.index(exercises), section)
+    else:
+        top += section
+
+
+def setup(app):
+    # Before the table-of-contents collector (priority 500), so the quiz section is in the page's TOC.
+    app.connect("doctree-read", _add_kit, priority=400)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

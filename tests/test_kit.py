@@ -1,0 +1,138 @@
+"""The teaching kit (scripts/make_kit.py, scripts/quizzes.py): quiz checks, slide selection, and one
+chapter's kit built end to end (slides, quiz page, worksheet and answer-key PDFs) in both editions."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import make_kit  # noqa: E402
+import quizzes  # noqa: E402
+
+CHAPTER = "01_parameters"
+
+
+def mc(correct=(True, False), kind="multiple_choice"):
+    return {"question": "Which?", "type": kind,
+            "answers": [{"answer": f"a{i}", "correct": c, "feedback": f"because {i}"} for i, c in enumerate(correct)]}
+
+
+def test_every_quiz_file_is_valid_and_the_editions_agree():
+    assert quizzes.main() == 0
+
+
+def test_validate_names_each_problem():
+    assert quizzes.validate([mc()], "q.json") == []
+    assert "no answer has" in " ".join(quizzes.validate([mc((False, False))], "q.json"))
+    assert "use many_choice" in " ".join(quizzes.validate([mc((True, True))], "q.json"))
+    assert quizzes.validate([mc((True, True), "many_choice")], "q.json") == []
+    bad_type = dict(mc(), type="essay")
+    assert "must be one of" in " ".join(quizzes.validate([bad_type], "q.json"))
+    no_feedback = mc()
+    no_feedback["answers"][0]["feedback"] = ""
+    assert "'feedback' must explain" in " ".join(quizzes.validate([no_feedback], "q.json"))
+    numeric = {"question": "How many?", "type": "numeric", "answers": [
+        {"type": "value", "value": 2, "correct": True, "feedback": "yes"},
+        {"type": "range", "range": [5, 1], "correct": False, "feedback": "no"}]}
+    assert "low <= high" in " ".join(quizzes.validate([numeric], "q.json"))
+    assert "matches no heading" in " ".join(quizzes.validate([dict(mc(), cell="9. Nowhere")], "q.json", ["1. Here"]))
+    assert quizzes.validate([dict(mc(), cell="1.")], "q.json", ["1. Here"]) == []
+
+
+def test_parity_compares_the_answers_not_the_words():
+    en, zh = [mc()], [mc()]
+    zh[0]["question"], zh[0]["answers"][0]["answer"] = "哪个？", "甲"
+    assert quizzes.parity(zh, en, "x") == []
+    assert quizzes.parity([mc((False, True))], en, "x")
+    assert quizzes.parity([mc(), mc()], en, "x")
+    assert quizzes.parity(None, en, "x")
+
+
+def test_rendered_quiz_is_jupyterquiz_with_our_keys_removed():
+    page = quizzes.render([dict(mc(), cell="1.", question="Is `x` </script> here?")], "qtest", edition="zh")
+    assert '<div id="qtest"' in page and "show_questions(questionsqtest" in page
+    assert "</script> here" not in page.split("<script>", 1)[1].rsplit("</script>", 1)[0]  # escaped inside
+    assert '"cell": "1."' not in page and "<code>x<\\/code>" in page  # markdown rendered, "</" escaped
+
+
+def notebook(cells):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = cells
+    return nb
+
+
+def test_slides_are_the_title_objectives_exercises_and_tagged_cells():
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    cells = [md("# Title"), code("setup"), md("## What you will learn\n\n- a"), md("## 1. One"),
+             md("## 2. Two"), code("x = 1"), md("## Exercises"), code("#@title Solution to exercise 1\ny = 2")]
+    cells[4].metadata["tags"] = ["slide"]
+    cells[5].metadata["tags"] = ["slide"]
+    cells[7].metadata["tags"] = ["solution", "hide-cell"]
+    assert make_kit.slide_indices(notebook(cells), "nb") == [0, 2, 4, 5, 6]
+    cells[7].metadata["tags"].append("slide")
+    with pytest.raises(SystemExit, match="both `slide` and `solution`"):
+        make_kit.slide_indices(notebook(cells), "nb")
+
+
+def test_every_chapter_has_slides_beyond_the_defaults():
+    for path in sorted((ROOT / "notebooks").glob("*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        tagged = [c for c in nb.cells if "slide" in c.metadata.get("tags", [])]
+        assert len(tagged) >= 1, f"{path.relative_to(ROOT)}: tag key cells `slide` (CONTRIBUTING, the kit)"
+
+
+def have_pdf_tools() -> str | None:
+    from browser_check import find_chromium
+
+    missing = [t for t in ("pdftotext", "pdffonts") if not shutil.which(t)]
+    if missing:
+        return f"{', '.join(missing)} missing (apt-get install poppler-utils)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "playwright missing (pip install -e '.[book]')"
+    if not find_chromium():
+        return "no Chromium (scripts/ensure_chromium.sh)"
+    return None
+
+
+@pytest.mark.skipif(have_pdf_tools() is not None, reason=str(have_pdf_tools()))
+def test_one_chapter_kit_end_to_end(tmp_path):
+    out = tmp_path / "kit"
+    assert make_kit.main(["--html", str(tmp_path), "--out", str(out), "--chapters", CHAPTER]) == 0
+    for ed in ("zh", "en"):
+        slides = (out / "slides" / ed / f"{CHAPTER}.html").read_text(encoding="utf-8")
+        # reveal.js comes from the kit's own copy, nothing from another host
+        assert 'src="../../vendor/reveal.js/reveal.js"' in slides
+        assert not re.search(r'(src|href)="https?://(?!colab\.research\.google\.com)', slides)
+        assert (out / "vendor" / "reveal.js" / "reveal.js").exists()
+        nb = nbformat.read(ROOT / "notebooks" / ed / f"{CHAPTER}.ipynb", as_version=4)
+        solution = next(c for c in nb.cells if "solution" in c.metadata.get("tags", []) and c.cell_type == "code")
+        # a line of the first code solution that the chapter shows nowhere else
+        shown = "\n".join(c.source for c in nb.cells if "solution" not in c.metadata.get("tags", []))
+        line = next(x.strip() for x in solution.source.splitlines()
+                    if len(x.strip()) > 15 and not x.strip().startswith("#") and x.strip() not in shown)
+        assert line not in slides
+        text = {kind: subprocess.run(["pdftotext", str(out / "handouts" / ed / f"{CHAPTER}-{kind}.pdf"), "-"],
+                                     capture_output=True, text=True, check=True).stdout
+                for kind in ("worksheet", "answers")}
+        squash = re.sub(r"[\s\-]+", "", line)
+        assert squash not in re.sub(r"[\s\-]+", "", text["worksheet"])
+        assert squash in re.sub(r"[\s\-]+", "", text["answers"])
+        assert nb.cells[0].source.splitlines()[0].lstrip("# ").split("·")[0].strip() in text["worksheet"]
+    fonts = subprocess.run(["pdffonts", str(out / "handouts" / "zh" / f"{CHAPTER}-worksheet.pdf")],
+                           capture_output=True, text=True, check=True).stdout
+    assert re.search(r"WenQuanYi|NotoSansCJK|SourceHan", fonts), fonts
+    zh_text = subprocess.run(["pdftotext", str(out / "handouts" / "zh" / f"{CHAPTER}-worksheet.pdf"), "-"],
+                             capture_output=True, text=True, check=True).stdout
+    assert "参数" in zh_text  # Chinese text survives as text, not boxes
+    assert (out / "handouts" / "en" / "course.pdf").stat().st_size > 10_000
