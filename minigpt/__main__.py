@@ -13,7 +13,7 @@ import sys
 SUBCOMMANDS = {
     "count": ("minigpt.__main__", "count_main", "parameters, memory, KV cache and FLOPs of a config"),
     "train": ("minigpt.train", "main", "train a model (also under torchrun)"),
-    "sample": ("minigpt.generate", "main", "generate text with the KV-cached sampler"),
+    "sample": ("minigpt.cli.sample", "main", "generate text with the KV-cached sampler"),
     "export": ("minigpt.train", "export_main", "turn a training checkpoint into a Hugging Face folder"),
 }
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .generate import CachedDecoder, UncachedDecoder, as_batch, special_ids, warn_unmasked_padding
+from .decoding import CachedDecoder, UncachedDecoder, as_batch, special_ids, warn_unmasked_padding
+from .generation_config import GenerationConfig
 from .sampling import NEG_INF
 
 
@@ -26,8 +27,16 @@ class Hypothesis:
 
 
 @torch.inference_mode()
-def beam_search(model, input_ids, max_new_tokens: int, num_beams: int = 4, *, length_penalty: float = 1.0,
-                eos_token_id=None, attention_mask=None, use_cache: bool = True) -> list[list[Hypothesis]]:
+def beam_search(
+    model,
+    input_ids,
+    max_new_tokens: int | None = None,
+    num_beams: int | None = None,
+    *,
+    config: GenerationConfig | None = None,
+    attention_mask=None,
+    **settings,
+) -> list[list[Hypothesis]]:
     """Keep the num_beams most probable partial continuations at every step, not just one.
 
     Greedy commits to the best next token; a slightly worse first token can lead to a sequence
@@ -39,10 +48,14 @@ def beam_search(model, input_ids, max_new_tokens: int, num_beams: int = 4, *, le
     the finished list, and continues the W best others. A row stops once it has W finished
     hypotheses (transformers' early_stopping=True); at max_new_tokens the running beams count as
     finished. length_penalty > 0 favours longer hypotheses (scores are negative). num_beams=1 is
-    exactly greedy decoding.
+    exactly greedy decoding. Settings: a GenerationConfig and/or its fields (length_penalty,
+    eos_token_id, use_cache, ...); num_beams defaults to 4 when neither gives it.
     """
-    if not isinstance(num_beams, int) or num_beams < 1:
-        raise ValueError(f"num_beams must be an integer >= 1, got {num_beams!r}.")
+    if num_beams is None and (config is None or config.num_beams == 1) and "num_beams" not in settings:
+        num_beams = 4
+    config = GenerationConfig.build(config, max_new_tokens=max_new_tokens, num_beams=num_beams, **settings)
+    max_new_tokens, num_beams, length_penalty = config.max_new_tokens, config.num_beams, config.length_penalty
+    eos_token_id, use_cache = config.eos_token_id, config.use_cache
     ids, mask = as_batch(model, input_ids, attention_mask, max_new_tokens)
     eos_ids, pad_id = special_ids(model, None, eos_token_id, None)
     warn_unmasked_padding(input_ids, attention_mask, pad_id)
@@ -70,7 +83,7 @@ def beam_search(model, input_ids, max_new_tokens: int, num_beams: int = 4, *, le
                 s = top_scores[row, rank].item()
                 tokens = sequences[row, beam[row, rank]].tolist() + [token[row, rank].item()]
                 finished[row].append(Hypothesis(tokens, s, s / len(tokens) ** length_penalty))
-        done = [d or len(f) >= w for d, f in zip(done, finished)]
+        done = [d or len(f) >= w for d, f in zip(done, finished, strict=True)]
         scores, keep = top_scores.masked_fill(is_eos, NEG_INF).topk(w, dim=-1)  # W best that go on
         rows = (beam.gather(1, keep) + row_offset).view(-1)
         new_tokens = token.gather(1, keep)
@@ -84,7 +97,7 @@ def beam_search(model, input_ids, max_new_tokens: int, num_beams: int = 4, *, le
     for row in range(b):
         hyps = finished[row]
         if not done[row]:  # ran out of steps: the running beams are candidates too
-            for s, seq in zip(scores[row].tolist(), sequences[row].tolist()):
+            for s, seq in zip(scores[row].tolist(), sequences[row].tolist(), strict=True):
                 if s > NEG_INF:
                     hyps.append(Hypothesis(seq, s, s / len(seq) ** length_penalty))
         results.append(sorted(hyps, key=lambda h: h.score, reverse=True)[:w])
@@ -99,4 +112,4 @@ def sequence_logprob(model, prompt: list[int], continuation: list[int]) -> float
         raise ValueError("sequence_logprob needs a non-empty prompt and a non-empty continuation.")
     ids = torch.tensor([list(prompt) + list(continuation)], device=model.device)
     logprobs = F.log_softmax(model(ids).logits[0, len(prompt) - 1 : -1].float(), dim=-1)
-    return logprobs.gather(-1, ids[0, len(prompt):, None]).sum().item()
+    return logprobs.gather(-1, ids[0, len(prompt) :, None]).sum().item()

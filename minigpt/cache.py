@@ -23,13 +23,18 @@ from .config import ModelConfig
 
 
 class KVCache:
-    def __init__(self, config: ModelConfig, batch_size: int, max_len: int | None = None,
-                 device=None, dtype: torch.dtype = torch.float32, static: bool = False):
+    def __init__(
+        self,
+        config: ModelConfig,
+        batch_size: int,
+        max_len: int | None = None,
+        device=None,
+        dtype: torch.dtype = torch.float32,
+        static: bool = False,
+    ):
         max_len = max_len or config.max_seq_len
         if max_len > config.max_seq_len:
-            raise ValueError(
-                f"KVCache max_len={max_len} exceeds the model's context max_seq_len={config.max_seq_len}."
-            )
+            raise ValueError(f"KVCache max_len={max_len} exceeds the model's context max_seq_len={config.max_seq_len}.")
         shape = (config.num_layers, batch_size, config.num_kv_heads, max_len, config.head_dim)
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)

@@ -18,9 +18,10 @@ class ModelConfig:
     hidden_size: int = 256
     num_layers: int = 6
     num_heads: int = 8
-    num_kv_heads: int | None = None  # None: same as num_heads (plain multi-head attention)
-    head_dim: int | None = None  # None: hidden_size // num_heads
-    intermediate_size: int | None = None  # None: SwiGLU rule, 8/3 * hidden rounded up to 64
+    # These three are resolved in __post_init__ (None: derived), so every reader sees an int.
+    num_kv_heads: int = None  # pyright: ignore[reportAssignmentType]  # None: same as num_heads (plain MHA)
+    head_dim: int = None  # pyright: ignore[reportAssignmentType]  # None: hidden_size // num_heads
+    intermediate_size: int = None  # pyright: ignore[reportAssignmentType]  # None: SwiGLU rule, 8/3 * hidden, to 64
     max_seq_len: int = 512
     rope_theta: float = 10000.0
     # None: plain RoPE. Otherwise Hugging Face's rope_scaling dict (see normalize_rope_scaling):
@@ -76,7 +77,7 @@ class ModelConfig:
             if not isinstance(value, bool):
                 raise ValueError(
                     f"ModelConfig.{name} must be true or false (a JSON boolean), got {value!r} "
-                    f"({type(value).__name__}); a string such as \"no\" is not a boolean."
+                    f'({type(value).__name__}); a string such as "no" is not a boolean.'
                 )
         for name in ("bos_token_id", "eos_token_id"):
             value = getattr(self, name)
@@ -98,7 +99,7 @@ class ModelConfig:
     # ---- presets and serialization ------------------------------------------------------
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> "ModelConfig":
+    def from_preset(cls, name: str, **overrides) -> ModelConfig:
         if name not in PRESETS:
             raise KeyError(f"Unknown preset {name!r}. Available: {', '.join(sorted(PRESETS))}.")
         return cls(**{**PRESETS[name], **overrides})
@@ -111,7 +112,7 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
+    def from_dict(cls, data: dict) -> ModelConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -122,7 +123,7 @@ class ModelConfig:
         return cls(**data)
 
     @classmethod
-    def from_json(cls, path: str | Path) -> "ModelConfig":
+    def from_json(cls, path: str | Path) -> ModelConfig:
         data = read_json(Path(path))
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a JSON object of ModelConfig fields, got a {type(data).__name__}.")
@@ -145,8 +146,16 @@ ROPE_SCALING_TYPES = ("linear", "dynamic", "yarn")
 _ROPE_SCALING_KEYS = {
     "linear": {"factor"},
     "dynamic": {"factor", "original_max_position_embeddings"},
-    "yarn": {"factor", "original_max_position_embeddings", "attention_factor", "beta_fast", "beta_slow",
-             "mscale", "mscale_all_dim", "truncate"},
+    "yarn": {
+        "factor",
+        "original_max_position_embeddings",
+        "attention_factor",
+        "beta_fast",
+        "beta_slow",
+        "mscale",
+        "mscale_all_dim",
+        "truncate",
+    },
 }
 
 
@@ -167,8 +176,7 @@ def normalize_rope_scaling(rope_scaling: dict | None, max_seq_len: int) -> dict 
         return None
     if not isinstance(rope_scaling, dict):
         raise ValueError(
-            f"rope_scaling must be None or a dict like {{'rope_type': 'linear', 'factor': 2.0}}, "
-            f"got {rope_scaling!r}."
+            f"rope_scaling must be None or a dict like {{'rope_type': 'linear', 'factor': 2.0}}, got {rope_scaling!r}."
         )
     scaling = dict(rope_scaling)
     legacy = scaling.pop("type", None)
@@ -236,55 +244,113 @@ def _nearby_divisors(n: int, near: int, count: int = 4) -> list[int]:
 # Shapes of published models. Each entry names where its numbers come from.
 PRESETS: dict[str, dict] = {
     "tiny": dict(
-        vocab_size=256, hidden_size=64, num_layers=2, num_heads=4, num_kv_heads=2,
-        intermediate_size=176, max_seq_len=128, tie_word_embeddings=True,
+        vocab_size=256,
+        hidden_size=64,
+        num_layers=2,
+        num_heads=4,
+        num_kv_heads=2,
+        intermediate_size=176,
+        max_seq_len=128,
+        tie_word_embeddings=True,
         source="A small config for tests, not a published model.",
     ),
     "course": dict(
-        vocab_size=4096, hidden_size=256, num_layers=6, num_heads=8, num_kv_heads=2,
-        intermediate_size=688, max_seq_len=512, rope_theta=10000.0, norm_eps=1e-5,
+        vocab_size=4096,
+        hidden_size=256,
+        num_layers=6,
+        num_heads=8,
+        num_kv_heads=2,
+        intermediate_size=688,
+        max_seq_len=512,
+        rope_theta=10000.0,
+        norm_eps=1e-5,
         tie_word_embeddings=True,
         source="The course model shipped in minigpt/assets (see its model card).",
     ),
     "minimind2-small": dict(
-        vocab_size=6400, hidden_size=512, num_layers=8, num_heads=8, num_kv_heads=2,
-        intermediate_size=1408, max_seq_len=32768, rope_theta=1e6, norm_eps=1e-5,
+        vocab_size=6400,
+        hidden_size=512,
+        num_layers=8,
+        num_heads=8,
+        num_kv_heads=2,
+        intermediate_size=1408,
+        max_seq_len=32768,
+        rope_theta=1e6,
+        norm_eps=1e-5,
         tie_word_embeddings=True,
         source="MiniMind2-Small (26M): github.com/jingyaogong/minimind, model/model_minimind.py "
         "(MiniMindConfig defaults: hidden 512, 8 layers, 8 heads, 2 KV heads, vocab 6400; "
         "intermediate = 64 * ceil(512 * 8/3 / 64) = 1408).",
     ),
     "minimind2": dict(
-        vocab_size=6400, hidden_size=768, num_layers=16, num_heads=8, num_kv_heads=2,
-        intermediate_size=2048, max_seq_len=32768, rope_theta=1e6, norm_eps=1e-5,
+        vocab_size=6400,
+        hidden_size=768,
+        num_layers=16,
+        num_heads=8,
+        num_kv_heads=2,
+        intermediate_size=2048,
+        max_seq_len=32768,
+        rope_theta=1e6,
+        norm_eps=1e-5,
         tie_word_embeddings=True,
         source="MiniMind2 (104M): github.com/jingyaogong/minimind README (hidden 768, 16 layers); "
         "other fields as MiniMindConfig; intermediate = 64 * ceil(768 * 8/3 / 64) = 2048.",
     ),
     "llama-7b": dict(
-        vocab_size=32000, hidden_size=4096, num_layers=32, num_heads=32, num_kv_heads=32,
-        intermediate_size=11008, max_seq_len=4096, rope_theta=10000.0, norm_eps=1e-5,
+        vocab_size=32000,
+        hidden_size=4096,
+        num_layers=32,
+        num_heads=32,
+        num_kv_heads=32,
+        intermediate_size=11008,
+        max_seq_len=4096,
+        rope_theta=10000.0,
+        norm_eps=1e-5,
         tie_word_embeddings=False,
         source="LLaMA 7B: Touvron et al. 2023, arXiv:2302.13971, Table 2 (dim 4096, 32 heads, "
         "32 layers); intermediate 11008, vocab 32000, context 4096 and eps 1e-5 from "
         "huggingface.co/meta-llama/Llama-2-7b-hf config.json (LLaMA-1 7B: context 2048, eps 1e-6).",
     ),
     "qwen2.5-0.5b": dict(
-        vocab_size=151936, hidden_size=896, num_layers=24, num_heads=14, num_kv_heads=2,
-        intermediate_size=4864, max_seq_len=32768, rope_theta=1e6, norm_eps=1e-6,
-        tie_word_embeddings=True, qkv_bias=True,
+        vocab_size=151936,
+        hidden_size=896,
+        num_layers=24,
+        num_heads=14,
+        num_kv_heads=2,
+        intermediate_size=4864,
+        max_seq_len=32768,
+        rope_theta=1e6,
+        norm_eps=1e-6,
+        tie_word_embeddings=True,
+        qkv_bias=True,
         source="Qwen2.5-0.5B: huggingface.co/Qwen/Qwen2.5-0.5B config.json.",
     ),
     "qwen2.5-1.5b": dict(
-        vocab_size=151936, hidden_size=1536, num_layers=28, num_heads=12, num_kv_heads=2,
-        intermediate_size=8960, max_seq_len=131072, rope_theta=1e6, norm_eps=1e-6,
-        tie_word_embeddings=True, qkv_bias=True,
+        vocab_size=151936,
+        hidden_size=1536,
+        num_layers=28,
+        num_heads=12,
+        num_kv_heads=2,
+        intermediate_size=8960,
+        max_seq_len=131072,
+        rope_theta=1e6,
+        norm_eps=1e-6,
+        tie_word_embeddings=True,
+        qkv_bias=True,
         source="Qwen2.5-1.5B: huggingface.co/Qwen/Qwen2.5-1.5B config.json.",
     ),
     "qwen2.5-7b": dict(
-        vocab_size=152064, hidden_size=3584, num_layers=28, num_heads=28, num_kv_heads=4,
-        intermediate_size=18944, max_seq_len=131072, rope_theta=1e6, norm_eps=1e-6,
-        tie_word_embeddings=False, qkv_bias=True,
+        vocab_size=152064,
+        hidden_size=3584,
+        num_layers=28,
+        num_heads=28,
+        num_kv_heads=4,
+        intermediate_size=18944,
+        max_seq_len=131072,
+        rope_theta=1e6,
+        norm_eps=1e-6,
+        tie_word_embeddings=False,
+        qkv_bias=True,
         source="Qwen2.5-7B: huggingface.co/Qwen/Qwen2.5-7B config.json.",
     ),
 }

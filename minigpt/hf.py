@@ -31,8 +31,19 @@ from .hf_format import (
 from .model import MiniGPT
 
 __all__ = [
-    "CONFIG_NAME", "HF_DEFAULTS", "HF_REQUIRED", "INDEX_NAME", "PICKLE_NAME", "SUPPORTED_TYPES", "WEIGHTS_NAME",
-    "from_hf_config", "from_pretrained", "load_state_dict", "raise_if_disk_full", "save_pretrained", "to_hf_config",
+    "CONFIG_NAME",
+    "HF_DEFAULTS",
+    "HF_REQUIRED",
+    "INDEX_NAME",
+    "PICKLE_NAME",
+    "SUPPORTED_TYPES",
+    "WEIGHTS_NAME",
+    "from_hf_config",
+    "from_pretrained",
+    "load_state_dict",
+    "raise_if_disk_full",
+    "save_pretrained",
+    "to_hf_config",
 ]
 
 

@@ -91,20 +91,39 @@ def _rope_scaling_to_hf(config: ModelConfig) -> dict:
 # differ per architecture: a Qwen2 folder without num_key_value_heads has 32 KV heads, without
 # max_position_embeddings a context of 32768. A missing tie_word_embeddings means untied in both.
 HF_DEFAULTS = {
-    "llama": {"num_key_value_heads": None, "max_position_embeddings": 2048, "rms_norm_eps": 1e-6,
-              "rope_theta": 10000.0, "tie_word_embeddings": False, "attention_dropout": 0.0,
-              "bos_token_id": 1, "eos_token_id": 2},
-    "qwen2": {"num_key_value_heads": 32, "max_position_embeddings": 32768, "rms_norm_eps": 1e-6,
-              "rope_theta": 10000.0, "tie_word_embeddings": False, "attention_dropout": 0.0,
-              "bos_token_id": None, "eos_token_id": None},
+    "llama": {
+        "num_key_value_heads": None,
+        "max_position_embeddings": 2048,
+        "rms_norm_eps": 1e-6,
+        "rope_theta": 10000.0,
+        "tie_word_embeddings": False,
+        "attention_dropout": 0.0,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+    },
+    "qwen2": {
+        "num_key_value_heads": 32,
+        "max_position_embeddings": 32768,
+        "rms_norm_eps": 1e-6,
+        "rope_theta": 10000.0,
+        "tie_word_embeddings": False,
+        "attention_dropout": 0.0,
+        "bos_token_id": None,
+        "eos_token_id": None,
+    },
 }
 # The shapes have defaults in transformers too (those of a 7B model), but a folder whose config.json
 # lacks them is incomplete, not a 7B model: these keys are required.
 HF_REQUIRED = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads")
 # ModelConfig field -> config.json key, so an error names the key the user sees in the file
-_HF_KEY = {"num_layers": "num_hidden_layers", "num_heads": "num_attention_heads",
-           "num_kv_heads": "num_key_value_heads", "max_seq_len": "max_position_embeddings",
-           "norm_eps": "rms_norm_eps", "dropout": "attention_dropout"}
+_HF_KEY = {
+    "num_layers": "num_hidden_layers",
+    "num_heads": "num_attention_heads",
+    "num_kv_heads": "num_key_value_heads",
+    "max_seq_len": "max_position_embeddings",
+    "norm_eps": "rms_norm_eps",
+    "dropout": "attention_dropout",
+}
 
 
 def from_hf_config(hf: dict, where: str = "config.json") -> ModelConfig:
@@ -166,10 +185,12 @@ def from_hf_config(hf: dict, where: str = "config.json") -> ModelConfig:
             num_layers=hf["num_hidden_layers"],
             num_heads=heads,
             num_kv_heads=hf["num_key_value_heads"] if hf["num_key_value_heads"] is not None else heads,
-            head_dim=head_dim,
+            head_dim=head_dim,  # pyright: ignore[reportArgumentType]  (None: ModelConfig derives it)
             intermediate_size=hf["intermediate_size"],
             max_seq_len=max_seq_len,
-            rope_theta=float(rope_theta) if isinstance(rope_theta, int) and not isinstance(rope_theta, bool) else rope_theta,
+            rope_theta=float(rope_theta)
+            if isinstance(rope_theta, int) and not isinstance(rope_theta, bool)
+            else rope_theta,
             rope_scaling=rope_scaling,
             norm_eps=hf["rms_norm_eps"],
             tie_word_embeddings=hf["tie_word_embeddings"],
@@ -211,7 +232,7 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         index = read_json(path / INDEX_NAME)
         weight_map = index.get("weight_map") if isinstance(index, dict) else None
         if not isinstance(weight_map, dict) or not all(isinstance(f, str) for f in weight_map.values()):
-            raise ValueError(f"{path / INDEX_NAME}: expected {{\"weight_map\": {{tensor name: shard file name}}}}.")
+            raise ValueError(f'{path / INDEX_NAME}: expected {{"weight_map": {{tensor name: shard file name}}}}.')
         files = [_inside(path, f, INDEX_NAME) for f in sorted(set(weight_map.values()))]
     elif (path / PICKLE_NAME).exists():
         # weights_only=True refuses arbitrary objects: a downloaded file cannot run code here.
@@ -221,7 +242,9 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     state = {}
     for file in files:
         if not file.is_file():
-            raise FileNotFoundError(f"{file} is missing: {path / INDEX_NAME} lists it as a shard. Copy the whole folder again.")
+            raise FileNotFoundError(
+                f"{file} is missing: {path / INDEX_NAME} lists it as a shard. Copy the whole folder again."
+            )
         try:
             with safe_open(str(file), framework="pt") as f:
                 for key in f.keys():

@@ -30,8 +30,9 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, reduction: str = 
             f"targets have shape {tuple(targets.shape)} but the logits {tuple(logits.shape)}: one target per "
             f"position is needed. Already-shifted targets go in targets=; unshifted input ids go in labels=."
         )
-    return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1),
-                           ignore_index=IGNORE_INDEX, reduction=reduction)
+    return F.cross_entropy(
+        logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction=reduction
+    )
 
 
 def shift_labels(labels: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,6 @@ and is the only party that advances it, whatever kind of cache it is.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -29,14 +28,29 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import hf_format
+from .attention import eager_attention, repeat_kv, sdpa_attention
 from .config import ModelConfig
 from .loss import IGNORE_INDEX, cross_entropy, shift_labels
 from .rope import RotaryEmbedding, rope_frequencies
 
 __all__ = [
-    "IGNORE_INDEX", "MLP", "Attention", "Block", "Cache", "CausalLMOutput", "DecoderModel", "DecoderOutput",
-    "MiniGPT", "RMSNorm", "RotaryEmbedding", "apply_rotary", "eager_attention", "repeat_kv", "rope_frequencies",
-    "rotate_half", "sdpa_attention",
+    "IGNORE_INDEX",
+    "MLP",
+    "Attention",
+    "Block",
+    "Cache",
+    "CausalLMOutput",
+    "DecoderModel",
+    "DecoderOutput",
+    "MiniGPT",
+    "RMSNorm",
+    "RotaryEmbedding",
+    "apply_rotary",
+    "eager_attention",
+    "repeat_kv",
+    "rope_frequencies",
+    "rotate_half",
+    "sdpa_attention",
 ]
 
 
@@ -91,54 +105,6 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
     return x * cos + rotate_half(x) * sin
 
 
-_SDPA_GQA = tuple(int(p) for p in torch.__version__.split(".")[:2]) >= (2, 5)  # SDPA's enable_gqa
-
-
-def repeat_kv(x: torch.Tensor, groups: int) -> torch.Tensor:
-    """(B, KVH, S, d) -> (B, KVH * groups, S, d): each key/value head serves `groups` query heads."""
-    if groups == 1:
-        return x
-    b, kvh, s, d = x.shape
-    return x[:, :, None].expand(b, kvh, groups, s, d).reshape(b, kvh * groups, s, d)
-
-
-def eager_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
-                    dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """softmax(q k^T / sqrt(d)) v, spelled out, returning the weights too (output_attentions).
-
-    q (B, H, T, d); k, v (B, H, S, d), heads already repeated for GQA; mask (B|1, 1, T, S) bool,
-    True = may attend, or None for plain causal attention over the sequence. The same math as
-    `sdpa_attention` (tests/test_model.py compares them)."""
-    t = q.shape[2]
-    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
-    if mask is None and t > 1:  # what SDPA's is_causal means: no peeking at later tokens
-        mask = torch.ones(t, t, dtype=torch.bool, device=q.device).tril()
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = F.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
-    if dropout:
-        weights = F.dropout(weights, p=dropout)
-    return weights @ v, weights
-
-
-def sdpa_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
-                   dropout: float = 0.0) -> torch.Tensor:
-    """PyTorch's fused scaled_dot_product_attention; k and v may have fewer (grouped) heads than q.
-
-    On CPU, SDPA reads the grouped K/V heads directly (torch >= 2.5): no repeated copy of the cache
-    at every decoding step (30% faster decoding at context 1024). On GPU some fused kernels reject
-    enable_gqa (and fall back to the slow math kernel): the heads are repeated there. mask None
-    means plain causal attention, which lets SDPA pick its flash kernel on GPU."""
-    groups = q.shape[1] // k.shape[1]
-    extra = {}
-    if groups > 1 and _SDPA_GQA and q.device.type == "cpu":
-        extra = {"enable_gqa": True}
-    else:
-        k, v = repeat_kv(k, groups), repeat_kv(v, groups)
-    causal = mask is None and q.shape[2] > 1
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal, **extra)
-
-
 class Attention(nn.Module):
     """Grouped-query attention with RoPE: project, rotate, store in the cache, attend, project back.
 
@@ -156,9 +122,16 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(config.hidden_size, config.num_kv_heads * config.head_dim, bias=config.qkv_bias)
         self.o_proj = nn.Linear(config.num_heads * config.head_dim, config.hidden_size, bias=False)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None = None,
-                kv_cache: Cache | None = None, layer_idx: int = 0,
-                output_attentions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        kv_cache: Cache | None = None,
+        layer_idx: int = 0,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         b, t, _ = x.shape
         q = self.q_proj(x).view(b, t, self.num_heads, self.head_dim).transpose(1, 2)
         k = self.k_proj(x).view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)
@@ -202,9 +175,15 @@ class Block(nn.Module):
         self.post_attention_layernorm = RMSNorm(config.hidden_size, config.norm_eps)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None = None,
-                kv_cache: Cache | None = None,
-                output_attentions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        kv_cache: Cache | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         attn_out, weights = self.self_attn(
             self.input_layernorm(x), cos, sin, mask, kv_cache, self.layer_idx, output_attentions
         )
@@ -234,9 +213,16 @@ class DecoderModel(nn.Module):
         self.norm = RMSNorm(config.hidden_size, config.norm_eps)
         self.rotary_emb = RotaryEmbedding.from_config(config)
 
-    def forward(self, input_ids: torch.Tensor, *, attention_mask: torch.Tensor | None = None,
-                position_ids: torch.Tensor | None = None, kv_cache: Cache | None = None,
-                output_attentions: bool = False, output_hidden_states: bool = False) -> DecoderOutput:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        *,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        kv_cache: Cache | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> DecoderOutput:
         b, t = input_ids.shape
         past = kv_cache.past if kv_cache is not None else 0
         keys = kv_cache.key_length(t) if kv_cache is not None else t
@@ -307,7 +293,7 @@ class MiniGPT(nn.Module):
         # N(0, 0.02) for every matrix, as Hugging Face's initializer_range; norms start at 1.
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, mean=0.0, std=std)
-            if getattr(module, "bias", None) is not None:
+            if isinstance(module, nn.Linear) and module.bias is not None:
                 nn.init.zeros_(module.bias)
 
     def forward(
@@ -334,8 +320,14 @@ class MiniGPT(nn.Module):
         kv_cache:       a Cache (minigpt.cache.KVCache), filled and advanced in place.
         logits_to_keep: if > 0, only the last that many positions get logits (decoding needs 1).
         """
-        out = self.model(input_ids, attention_mask=attention_mask, position_ids=position_ids, kv_cache=kv_cache,
-                         output_attentions=output_attentions, output_hidden_states=output_hidden_states)
+        out = self.model(
+            input_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            kv_cache=kv_cache,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+        )
         x = out.last_hidden_state
         if logits_to_keep:
             x = x[:, -logits_to_keep:]
@@ -343,11 +335,12 @@ class MiniGPT(nn.Module):
         loss = None
         if labels is not None or targets is not None:
             if labels is not None and targets is not None:
-                raise ValueError("Pass labels= (unshifted, Hugging Face style) or targets= (already shifted), "
-                                 "not both.")
+                raise ValueError(
+                    "Pass labels= (unshifted, Hugging Face style) or targets= (already shifted), not both."
+                )
             if logits_to_keep:
                 raise ValueError("A loss needs logits at every position: leave logits_to_keep=0.")
-            loss = cross_entropy(logits, shift_labels(labels) if labels is not None else targets)
+            loss = cross_entropy(logits, shift_labels(labels) if labels is not None else targets)  # pyright: ignore[reportArgumentType]
         return CausalLMOutput(logits=logits, loss=loss, attentions=out.attentions, hidden_states=out.hidden_states)
 
     # ---- conveniences ------------------------------------------------------------------
@@ -372,8 +365,9 @@ class MiniGPT(nn.Module):
         hf_format.save_pretrained(self, path, dtype=dtype)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: torch.device | str | None = None,
-                        dtype: torch.dtype | None = None) -> MiniGPT:
+    def from_pretrained(
+        cls, path: str | Path, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> MiniGPT:
         """Load a Hugging Face Llama/Qwen2 folder (written by minigpt or by transformers)."""
         return hf_format.load_pretrained(cls, path, device=device, dtype=dtype)
 
@@ -384,8 +378,9 @@ def _is_compiling() -> bool:
     return check()
 
 
-def _attention_mask(attention_mask: torch.Tensor | None, b: int, cache_position: torch.Tensor,
-                    keys: int) -> torch.Tensor:
+def _attention_mask(
+    attention_mask: torch.Tensor | None, b: int, cache_position: torch.Tensor, keys: int
+) -> torch.Tensor:
     """Boolean (B|1, 1, T, keys) mask, True = may attend: causal by position, and padding hidden."""
     query_pos = cache_position[:, None]
     key_pos = torch.arange(keys, device=cache_position.device)[None, :]

@@ -27,9 +27,9 @@ def bit_pattern(value: float, fmt: str = "fp16") -> str:
     if fmt == "fp32":
         raw = struct.unpack(">I", struct.pack(">f", stored.item()))[0]
     else:  # fp16 and bf16 are both 16 bits: read them as int16, then as unsigned
-        raw = stored.view(torch.int16).item() & 0xFFFF
+        raw = int(stored.view(torch.int16).item()) & 0xFFFF
     bits = format(raw, f"0{1 + exp_bits + man_bits}b")
-    return f"{bits[0]} {bits[1:1 + exp_bits]} {bits[1 + exp_bits:]}"
+    return f"{bits[0]} {bits[1 : 1 + exp_bits]} {bits[1 + exp_bits :]}"
 
 
 @dataclass
@@ -80,8 +80,9 @@ def _grouped(w: torch.Tensor, group_size: int | None) -> torch.Tensor:
     return w.reshape(rows, -1, size)
 
 
-def fake_quantize_model(model: torch.nn.Module, bits: int = 8, group_size: int | None = None,
-                        include_embeddings: bool = False) -> torch.nn.Module:
+def fake_quantize_model(
+    model: torch.nn.Module, bits: int = 8, group_size: int | None = None, include_embeddings: bool = False
+) -> torch.nn.Module:
     """A copy of `model` whose nn.Linear weights went through quantize -> dequantize.
 
     A LM head tied to the embedding is the embedding: it is left alone unless

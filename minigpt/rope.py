@@ -23,10 +23,10 @@ def rope_frequencies(
     `rope_scaling` says (Hugging Face semantics, see minigpt.config.normalize_rope_scaling), and
     the factor that multiplies cos and sin (1 except for YaRN). seq_len matters for "dynamic" only."""
     exponents = torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim
-    speed = 1.0 / (theta ** exponents)
-    kind = rope_scaling["rope_type"] if rope_scaling else None
-    if kind is None:
+    speed = 1.0 / (theta**exponents)
+    if not rope_scaling:
         return speed, 1.0
+    kind = rope_scaling["rope_type"]
     factor = rope_scaling["factor"]
     if kind == "linear":  # position interpolation: m is rotated as m / factor
         return speed / factor, 1.0
@@ -34,7 +34,8 @@ def rope_frequencies(
     if kind == "dynamic":  # NTK-aware: a larger base, only once the sequence outgrows the window
         s = max(int(seq_len or original), original)
         base = theta * ((factor * s / original) - (factor - 1)) ** (head_dim / (head_dim - 2))
-        return 1.0 / (base ** exponents), 1.0
+        return 1.0 / (base**exponents), 1.0
+
     # yarn: pair i keeps its speed if it turns more than beta_fast times over the window, is
     # interpolated (divided by factor) if it turns fewer than beta_slow times, a ramp between.
     def pair_index(turns):  # the (fractional) pair index whose wavelength fits `turns` times in the window
@@ -50,6 +51,7 @@ def rope_frequencies(
     inv_freq = speed / factor * ramp + speed * (1 - ramp)
     attention_factor = rope_scaling.get("attention_factor")
     if attention_factor is None:
+
         def mscale(scale, m=1.0):
             return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
 

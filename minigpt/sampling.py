@@ -19,35 +19,20 @@ temperature 0 as argmax and ignores top-k / top-p there.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
+
+from .generation_config import GenerationConfig
 
 NEG_INF = float("-inf")
 
 
-def check_sampling_args(temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
-                        repetition_penalty: float = 1.0) -> None:
-    """Raise a ValueError that says what is wrong and what is allowed."""
-    if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not temperature >= 0:
-        raise ValueError(
-            f"temperature must be >= 0, got {temperature!r}. Use 0 for greedy decoding (always the most "
-            f"likely token), 1 to sample from the model's own distribution, < 1 for safer text, > 1 for wilder text."
-        )
-    if math.isinf(temperature):
-        raise ValueError("temperature must be finite; a very large temperature approaches the uniform distribution.")
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 0:
-        raise ValueError(f"top_k must be an integer >= 0 (0 = no top-k filtering), got {top_k!r}.")
-    if not isinstance(top_p, (int, float)) or isinstance(top_p, bool) or not 0.0 < top_p <= 1.0:
-        raise ValueError(
-            f"top_p must be in (0, 1], got {top_p!r}: it is the probability mass the kept tokens must "
-            f"cover (1 = no top-p filtering; 0 would keep nothing)."
-        )
-    if not isinstance(repetition_penalty, (int, float)) or isinstance(repetition_penalty, bool) \
-            or not repetition_penalty > 0 or math.isinf(repetition_penalty):
-        raise ValueError(
-            f"repetition_penalty must be a positive number (1 = no penalty, > 1 discourages tokens "
-            f"already seen), got {repetition_penalty!r}."
-        )
+def check_sampling_args(
+    temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0, repetition_penalty: float = 1.0
+) -> None:
+    """Raise a ValueError that says what is wrong and what is allowed (GenerationConfig's checks)."""
+    GenerationConfig(temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty)
 
 
 # ---- the transformations: logits in, logits out ----------------------------------------------
@@ -101,34 +86,85 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     return logits.masked_fill(remove, NEG_INF)
 
 
-def process_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                   repetition_penalty: float = 1.0, seen: torch.Tensor | None = None) -> torch.Tensor:
-    """All the transformations, in order. temperature must be > 0 here (0 is greedy: see choose_next)."""
+def transformations(
+    logits: torch.Tensor,
+    temperature: float = 0.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    repetition_penalty: float = 1.0,
+    seen: torch.Tensor | None = None,
+) -> Iterator[tuple[str, torch.Tensor]]:
+    """THE chain, in the order applied: (name, logits after that step) for each active step.
+
+    Sampling (`choose_next`) draws from the last logits it yields; `explain_logits` shows the
+    distribution after each. temperature 0 (greedy) stops after the repetition penalty: what is
+    left is an argmax, which temperature, top-k and top-p cannot change. A new transformation is
+    one more step here (and its setting in GenerationConfig)."""
     if repetition_penalty != 1.0:
+        if seen is None:
+            raise ValueError("repetition_penalty needs seen= (bool, like logits: True where a token occurred).")
         logits = apply_repetition_penalty(logits, seen, repetition_penalty)
-    logits = apply_temperature(logits, temperature)
-    logits = top_k_filter(logits, top_k)
-    return top_p_filter(logits, top_p)
+        yield "repetition_penalty", logits
+    if temperature == 0:
+        return
+    if temperature != 1.0:
+        logits = apply_temperature(logits, temperature)
+        yield "temperature", logits
+    if 0 < top_k < logits.shape[-1]:
+        logits = top_k_filter(logits, top_k)
+        yield "top_k", logits
+    if top_p < 1.0:
+        logits = top_p_filter(logits, top_p)
+        yield "top_p", logits
 
 
-def choose_next(logits: torch.Tensor, temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
-                repetition_penalty: float = 1.0, seen: torch.Tensor | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+def final_logits(
+    logits: torch.Tensor,
+    temperature: float = 0.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    repetition_penalty: float = 1.0,
+    seen: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The logits after the whole chain (what a token is chosen from)."""
+    final = logits
+    for _, final in transformations(logits, temperature, top_k, top_p, repetition_penalty, seen):  # noqa: B007
+        pass
+    return final
+
+
+def choose_next(
+    logits: torch.Tensor,
+    temperature: float = 0.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    repetition_penalty: float = 1.0,
+    seen: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """(B, V) logits -> (B,) chosen token ids: argmax when temperature is 0, else a sample."""
-    if repetition_penalty != 1.0:
-        logits = apply_repetition_penalty(logits, seen, repetition_penalty)
+    logits = final_logits(logits, temperature, top_k, top_p, repetition_penalty, seen)
     if temperature == 0:
         return logits.argmax(dim=-1)
-    logits = top_p_filter(top_k_filter(apply_temperature(logits, temperature), top_k), top_p)
-    probs = torch.softmax(logits.float(), dim=-1)
+    return draw(softmax(logits), generator)
+
+
+def draw(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One sample per row of (B, V) probabilities."""
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
 # ---- for teaching: what each step did --------------------------------------------------------
 
 
-def explain_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                   repetition_penalty: float = 1.0, seen: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+def explain_logits(
+    logits: torch.Tensor,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    repetition_penalty: float = 1.0,
+    seen: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
     """The probability distribution after each transformation, in the order applied.
 
     Returns {"model": softmax(logits), then "repetition_penalty", "temperature", "top_k", "top_p"
@@ -136,22 +172,12 @@ def explain_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 
     temperature 0 the last entry is "greedy", a one-hot vector on the argmax."""
     check_sampling_args(temperature, top_k, top_p, repetition_penalty)
     steps = {"model": softmax(logits)}
-    if repetition_penalty != 1.0:
-        logits = apply_repetition_penalty(logits, seen, repetition_penalty)
-        steps["repetition_penalty"] = softmax(logits)
+    final = logits
+    for name, final in transformations(logits, temperature, top_k, top_p, repetition_penalty, seen):
+        steps[name] = softmax(final)
     if temperature == 0:
         greedy = torch.zeros_like(steps["model"])
-        steps["greedy"] = greedy.scatter_(-1, logits.argmax(dim=-1, keepdim=True), 1.0)
-        return steps
-    if temperature != 1.0:
-        logits = apply_temperature(logits, temperature)
-        steps["temperature"] = softmax(logits)
-    if 0 < top_k < logits.shape[-1]:
-        logits = top_k_filter(logits, top_k)
-        steps["top_k"] = softmax(logits)
-    if top_p < 1.0:
-        logits = top_p_filter(logits, top_p)
-        steps["top_p"] = softmax(logits)
+        steps["greedy"] = greedy.scatter_(-1, final.argmax(dim=-1, keepdim=True), 1.0)
     return steps
 
 

@@ -22,7 +22,9 @@ class TextStream:
 
     def __init__(self, tokenizer, skip_ids=()):
         self.tokenizer, self.skip_ids = tokenizer, set(skip_ids)
-        self.utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace") if hasattr(tokenizer, "token_bytes") else None
+        self.utf8 = (
+            codecs.getincrementaldecoder("utf-8")(errors="replace") if hasattr(tokenizer, "token_bytes") else None
+        )
         self.ids, self.prefix, self.read = [], 0, 0
 
     def push(self, token: int) -> str:

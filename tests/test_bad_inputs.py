@@ -89,7 +89,7 @@ def export(*argv):
 
 
 def sample(*argv):
-    from minigpt.sample_cli import main
+    from minigpt.cli.sample import main
 
     return main([str(a) for a in argv])
 

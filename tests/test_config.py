@@ -1,5 +1,4 @@
 import pytest
-
 from minigpt import ModelConfig
 from minigpt.config import swiglu_intermediate_size
 

@@ -9,14 +9,22 @@ import warnings
 import pytest
 import torch
 import torch.nn as nn
-
 from conftest import randomize
 from minigpt import MiniGPT, ModelConfig
 from minigpt.beam import beam_search, sequence_logprob
+from minigpt.cli.sample import main
 from minigpt.counting import kv_cache_bytes_per_token
-from minigpt.generate import CachedDecoder, generate, main, stream, stream_text
-from minigpt.sampling import (apply_repetition_penalty, apply_temperature, choose_next, entropy, softmax,
-                               token_rank, top_k_filter, top_p_filter)
+from minigpt.generate import CachedDecoder, generate, stream, stream_text
+from minigpt.sampling import (
+    apply_repetition_penalty,
+    apply_temperature,
+    choose_next,
+    entropy,
+    softmax,
+    token_rank,
+    top_k_filter,
+    top_p_filter,
+)
 from minigpt.textstream import TextStream, TextStreams
 
 
@@ -27,8 +35,9 @@ def varied_model(num_kv_heads=2, max_seq_len=256, vocab_size=256, seed=1234):
     scales with the logits (about 5e-6 here, 3e-5 at |logit| 13), so 1e-5 is a real check.
     The smallest top-2 gap met while decoding (about 2e-4) is 30x that rounding, so equal
     greedy tokens are not luck, and a wrong cache (errors of order 0.1) fails both checks."""
-    config = ModelConfig.from_preset("tiny", num_kv_heads=num_kv_heads, tie_word_embeddings=False,
-                                     max_seq_len=max_seq_len, vocab_size=vocab_size)
+    config = ModelConfig.from_preset(
+        "tiny", num_kv_heads=num_kv_heads, tie_word_embeddings=False, max_seq_len=max_seq_len, vocab_size=vocab_size
+    )
     model = randomize(MiniGPT(config), std=0.3, seed=seed).eval()
     with torch.no_grad():
         model.lm_head.weight.mul_(0.1)
@@ -205,14 +214,23 @@ def test_beam_search_equals_transformers_beam_search(model, tmp_path):
     mask = torch.tensor([[1, 1, 1, 1], [0, 0, 1, 1]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = theirs.generate(ids, attention_mask=mask, max_new_tokens=12, num_beams=3, do_sample=False,
-                                   pad_token_id=0)
+        expected = theirs.generate(
+            ids, attention_mask=mask, max_new_tokens=12, num_beams=3, do_sample=False, pad_token_id=0
+        )
         ours = generate(model, ids, 12, attention_mask=mask, num_beams=3)
         assert torch.equal(ours, expected)
         # with an end token that the best beams meet: hypotheses finish at different lengths
         eos = ours[0, 4 + 5].item()
-        expected = theirs.generate(ids, attention_mask=mask, max_new_tokens=12, num_beams=3, do_sample=False,
-                                   pad_token_id=0, eos_token_id=eos, early_stopping=True)
+        expected = theirs.generate(
+            ids,
+            attention_mask=mask,
+            max_new_tokens=12,
+            num_beams=3,
+            do_sample=False,
+            pad_token_id=0,
+            eos_token_id=eos,
+            early_stopping=True,
+        )
     ours = generate(model, ids, 12, attention_mask=mask, num_beams=3, eos_token_id=eos, pad_token_id=255)
     assert ours[0, :10].tolist() == expected[0, :10].tolist() and ours[0, 9] == eos  # ended, eos included
     assert ours[0, 10:].eq(255).all()  # then padding (transformers pads beams with eos here)
@@ -237,10 +255,20 @@ def test_top_k_keeps_exactly_the_k_largest():
     assert torch.equal(top_k_filter(logits, 2)[0, [1, 3]], logits[0, [1, 3]])  # kept logits unchanged
 
 
-@pytest.mark.parametrize("p, expected", [
-    (0.3, {2}), (0.5, {2}), (0.51, {2, 0}), (0.75, {2, 0}), (0.76, {2, 0, 4}), (0.875, {2, 0, 4}),
-    (0.9, {2, 0, 4, 3}), (0.9375, {2, 0, 4, 3}), (1.0, {0, 1, 2, 3, 4, 5}),
-])
+@pytest.mark.parametrize(
+    "p, expected",
+    [
+        (0.3, {2}),
+        (0.5, {2}),
+        (0.51, {2, 0}),
+        (0.75, {2, 0}),
+        (0.76, {2, 0, 4}),
+        (0.875, {2, 0, 4}),
+        (0.9, {2, 0, 4, 3}),
+        (0.9375, {2, 0, 4, 3}),
+        (1.0, {0, 1, 2, 3, 4, 5}),
+    ],
+)
 def test_top_p_keeps_the_smallest_set_reaching_p(p, expected):
     # probabilities 1/2, 1/4, 1/8, 1/16, 1/32, 1/32 (exact in binary), shuffled; cumulative
     # 0.5, 0.75, 0.875, 0.9375, ... so p = 0.5 needs one token, p = 0.51 two, p = 0.9 four
@@ -336,10 +364,12 @@ def notes_example():
     words = ["<eos>", "今天天气", "很", "非常", "特别", "好", "不错", "糟糕", "棒", "舒适"]
     w = {s: i for i, s in enumerate(words)}
     table = torch.zeros(len(words), len(words))
-    for prev, nxt in {"今天天气": {"很": 0.4, "非常": 0.35, "特别": 0.25},
-                      "很": {"好": 0.5, "不错": 0.3, "糟糕": 0.2},
-                      "非常": {"棒": 0.6, "好": 0.3, "舒适": 0.1},
-                      "特别": {"好": 0.5, "棒": 0.5}}.items():
+    for prev, nxt in {
+        "今天天气": {"很": 0.4, "非常": 0.35, "特别": 0.25},
+        "很": {"好": 0.5, "不错": 0.3, "糟糕": 0.2},
+        "非常": {"棒": 0.6, "好": 0.3, "舒适": 0.1},
+        "特别": {"好": 0.5, "棒": 0.5},
+    }.items():
         for word, p in nxt.items():
             table[w[prev], w[word]] = p
     table[[0, 5, 6, 7, 8, 9], 0] = 1.0  # after an adjective (or eos): end of text
@@ -380,7 +410,7 @@ def test_beam_width_one_is_greedy(model, use_cache):
     greedy = generate(model, prompts, 30)
     assert generate(model, prompts, 30, num_beams=1, use_cache=use_cache) == greedy
     hyps = beam_search(model, prompts, 30, num_beams=1, use_cache=use_cache)
-    assert [p + h[0].tokens for p, h in zip(prompts, hyps)] == greedy
+    assert [p + h[0].tokens for p, h in zip(prompts, hyps, strict=True)] == greedy
     eos = greedy[0][3 + 10]  # a token greedy emits: both must stop right there
     with_eos = generate(model, prompts[0], 30, eos_token_id=eos)
     assert with_eos[-1] == eos and len(with_eos) <= 3 + 11
@@ -434,14 +464,22 @@ def test_eos_ends_each_row_on_its_own(model):
     assert stopped[1] == free[1]  # row 1 never emits it
     as_tensor = generate(model, torch.tensor([[1, 2, 3]]), 30, eos_token_id=eos, pad_token_id=255)
     assert as_tensor.shape == (1, 3 + 6)  # all rows done: stop early
-    both = generate(model, torch.tensor([[1, 2, 3], [0, 50, 60]]), 30, attention_mask=torch.tensor(
-        [[1, 1, 1], [0, 1, 1]]), eos_token_id=eos, pad_token_id=255)
-    assert both[0, 3 + 6:].eq(255).all() and both[0, : 3 + 6].tolist() == free[0][: 3 + 6]
+    both = generate(
+        model,
+        torch.tensor([[1, 2, 3], [0, 50, 60]]),
+        30,
+        attention_mask=torch.tensor([[1, 1, 1], [0, 1, 1]]),
+        eos_token_id=eos,
+        pad_token_id=255,
+    )
+    assert both[0, 3 + 6 :].eq(255).all() and both[0, : 3 + 6].tolist() == free[0][: 3 + 6]
 
 
 def test_tensor_input_with_mask_equals_ragged_lists(model):
     lists = generate(model, [[5, 6, 7], [8]], 10)
-    tensor = generate(model, torch.tensor([[5, 6, 7], [0, 0, 8]]), 10, attention_mask=torch.tensor([[1, 1, 1], [0, 0, 1]]))
+    tensor = generate(
+        model, torch.tensor([[5, 6, 7], [0, 0, 8]]), 10, attention_mask=torch.tensor([[1, 1, 1], [0, 0, 1]])
+    )
     assert tensor[0].tolist() == lists[0] and tensor[1, 2:].tolist() == lists[1]
     assert generate(model, torch.tensor([5, 6, 7]), 10).tolist() == lists[0]  # 1-D in, 1-D out
 
@@ -506,7 +544,7 @@ def test_generate_stops_at_a_stop_string():
     model, tok = varied_model(vocab_size=257), ByteTokenizer()
     steps = list(stream(model, [104, 105], 60, tokenizer=tok, eos_token_id=[]))
     texts = list(itertools.accumulate(s.text[0] for s in steps))  # the text after each step
-    stop = texts[-1][len(texts[-1]) // 2:][:2]
+    stop = texts[-1][len(texts[-1]) // 2 :][:2]
     first = next(i for i, t in enumerate(texts) if stop in t)
     out = generate(model, [104, 105], 60, tokenizer=tok, eos_token_id=[], stop_strings=[stop])
     assert out == [104, 105] + [s.token for s in steps[: first + 1]]  # up to the token completing it
@@ -520,14 +558,17 @@ def test_stream_text_with_a_real_tokenizer(tmp_path):
     model = varied_model(vocab_size=tok.vocab_size)
     pieces = list(stream_text(model, tok, "The cat", 60, eos_token_id=[]))
     ids = generate(model, tok.encode("The cat"), 60, eos_token_id=[])
-    assert "".join(pieces) == tok.decode(ids[len(tok.encode("The cat")):])
+    assert "".join(pieces) == tok.decode(ids[len(tok.encode("The cat")) :])
 
 
 # ---- bad input ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("prompt", [[], [[]], [[1, 2], []], torch.empty(1, 0, dtype=torch.long)],
-                         ids=["list", "list-of-empty", "one-row-empty", "tensor"])
+@pytest.mark.parametrize(
+    "prompt",
+    [[], [[]], [[1, 2], []], torch.empty(1, 0, dtype=torch.long)],
+    ids=["list", "list-of-empty", "one-row-empty", "tensor"],
+)
 def test_empty_prompt_is_an_error(model, prompt):
     with pytest.raises(ValueError, match="empty"):
         generate(model, prompt, 5)
@@ -542,19 +583,22 @@ def test_too_long_says_the_numbers_and_the_fix(model):
     generate(model, list(range(200)), 56)  # exactly fits
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(temperature=-0.5), "temperature must be >= 0"),
-    (dict(temperature=float("nan")), "temperature"),
-    (dict(top_p=0.0), r"top_p must be in \(0, 1\]"),
-    (dict(top_p=1.5), r"top_p must be in \(0, 1\]"),
-    (dict(top_k=-1), "top_k must be an integer >= 0"),
-    (dict(top_k=2.5), "top_k must be an integer"),
-    (dict(repetition_penalty=0.0), "repetition_penalty"),
-    (dict(num_beams=0), "num_beams"),
-    (dict(num_beams=2, temperature=0.8), "deterministic"),
-    (dict(stop_strings=["x"]), "tokenizer"),
-    (dict(seed=1, generator=torch.Generator()), "seed or generator"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(temperature=-0.5), "temperature must be >= 0"),
+        (dict(temperature=float("nan")), "temperature"),
+        (dict(top_p=0.0), r"top_p must be in \(0, 1\]"),
+        (dict(top_p=1.5), r"top_p must be in \(0, 1\]"),
+        (dict(top_k=-1), "top_k must be an integer >= 0"),
+        (dict(top_k=2.5), "top_k must be an integer"),
+        (dict(repetition_penalty=0.0), "repetition_penalty"),
+        (dict(num_beams=0), "num_beams"),
+        (dict(num_beams=2, temperature=0.8), "deterministic"),
+        (dict(stop_strings=["x"]), "tokenizer"),
+        (dict(seed=1, generator=torch.Generator()), "seed or generator"),
+    ],
+)
 def test_bad_settings_are_errors(model, kwargs, match):
     with pytest.raises(ValueError, match=match):
         generate(model, [1, 2, 3], 5, **kwargs)

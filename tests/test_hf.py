@@ -4,7 +4,6 @@ import json
 
 import pytest
 import torch
-
 from conftest import randomize
 from minigpt import MiniGPT, ModelConfig
 
@@ -14,8 +13,10 @@ transformers = pytest.importorskip("transformers")
 HF_CONFIGS = {
     "llama-mha-tied": ("llama", dict(num_attention_heads=4, num_key_value_heads=4, tie_word_embeddings=True)),
     "llama-gqa-untied": ("llama", dict(num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=False)),
-    "llama-mqa-theta": ("llama", dict(num_attention_heads=8, num_key_value_heads=1, rope_theta=1e6,
-                                      tie_word_embeddings=False)),
+    "llama-mqa-theta": (
+        "llama",
+        dict(num_attention_heads=8, num_key_value_heads=1, rope_theta=1e6, tie_word_embeddings=False),
+    ),
     "qwen2-gqa-tied": ("qwen2", dict(num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True)),
     "qwen2-mha-untied": ("qwen2", dict(num_attention_heads=4, num_key_value_heads=4, tie_word_embeddings=False)),
 }
@@ -23,8 +24,15 @@ HF_CONFIGS = {
 
 def hf_model(name):
     family, extra = HF_CONFIGS[name]
-    common = dict(vocab_size=300, hidden_size=64, intermediate_size=160, num_hidden_layers=3,
-                  max_position_embeddings=256, rms_norm_eps=1e-6, hidden_act="silu")
+    common = dict(
+        vocab_size=300,
+        hidden_size=64,
+        intermediate_size=160,
+        num_hidden_layers=3,
+        max_position_embeddings=256,
+        rms_norm_eps=1e-6,
+        hidden_act="silu",
+    )
     if family == "llama":
         config = transformers.LlamaConfig(**common, **extra)
         model = transformers.LlamaForCausalLM(config)
@@ -54,8 +62,12 @@ def test_transformers_folder_loads_into_minigpt_with_equal_logits(name, tmp_path
 
 @pytest.mark.parametrize(
     "overrides",
-    [dict(num_kv_heads=4), dict(num_kv_heads=2, tie_word_embeddings=False), dict(num_kv_heads=1, qkv_bias=True),
-     dict(num_kv_heads=2, qkv_bias=True, tie_word_embeddings=False, rope_theta=5e5)],
+    [
+        dict(num_kv_heads=4),
+        dict(num_kv_heads=2, tie_word_embeddings=False),
+        dict(num_kv_heads=1, qkv_bias=True),
+        dict(num_kv_heads=2, qkv_bias=True, tie_word_embeddings=False, rope_theta=5e5),
+    ],
     ids=["mha", "gqa-untied", "mqa-qwen2", "gqa-qwen2-untied"],
 )
 def test_minigpt_folder_loads_into_transformers_with_equal_logits(overrides, tmp_path):

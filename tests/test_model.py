@@ -1,7 +1,5 @@
 import pytest
 import torch
-import torch.nn.functional as F
-
 from conftest import randomize
 from minigpt import KVCache, MiniGPT, ModelConfig
 

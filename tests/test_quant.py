@@ -3,7 +3,6 @@ import struct
 import numpy as np
 import pytest
 import torch
-
 from minigpt import MiniGPT, ModelConfig
 from minigpt.quant import bit_pattern, dequantize, fake_quantize_model, quantize
 
@@ -73,7 +72,7 @@ def test_a_short_last_group_gets_its_own_scale():
 def test_fake_quantized_model_changes_only_linear_weights():
     model = MiniGPT(ModelConfig.from_preset("tiny", tie_word_embeddings=False))
     quantized = fake_quantize_model(model, bits=4, group_size=16)
-    for (name, a), (_, b) in zip(model.named_parameters(), quantized.named_parameters()):
+    for (name, a), (_, b) in zip(model.named_parameters(), quantized.named_parameters(), strict=True):
         changed = not torch.equal(a, b)
         assert changed == (name.endswith("proj.weight") or name == "lm_head.weight"), name
 

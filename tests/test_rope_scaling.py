@@ -10,7 +10,6 @@ import math
 
 import pytest
 import torch
-
 from conftest import randomize
 from minigpt import MiniGPT, ModelConfig
 from minigpt.model import RotaryEmbedding, rope_frequencies
@@ -24,8 +23,14 @@ SCALINGS = {
     "linear": {"rope_type": "linear", "factor": 4.0},
     "dynamic": {"rope_type": "dynamic", "factor": 2.0},
     "yarn": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": WINDOW},
-    "yarn-betas": {"rope_type": "yarn", "factor": 8.0, "original_max_position_embeddings": WINDOW,
-                   "beta_fast": 16, "beta_slow": 2, "attention_factor": 1.3},
+    "yarn-betas": {
+        "rope_type": "yarn",
+        "factor": 8.0,
+        "original_max_position_embeddings": WINDOW,
+        "beta_fast": 16,
+        "beta_slow": 2,
+        "attention_factor": 1.3,
+    },
 }
 
 
@@ -33,10 +38,20 @@ def hf_config(family, scaling, head_dim=16, theta=10000.0, **extra):
     """A transformers config written in its own vocabulary. max_position_embeddings: for
     linear and yarn the stretched length, for dynamic the trained window (where it starts)."""
     longest = WINDOW if scaling["rope_type"] == "dynamic" else int(scaling["factor"] * WINDOW)
-    common = dict(vocab_size=300, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
-                  num_attention_heads=64 // head_dim, num_key_value_heads=2, head_dim=head_dim,
-                  max_position_embeddings=longest, rms_norm_eps=1e-6, hidden_act="silu",
-                  rope_parameters={**scaling, "rope_theta": theta}, **extra)
+    common = dict(
+        vocab_size=300,
+        hidden_size=64,
+        intermediate_size=160,
+        num_hidden_layers=2,
+        num_attention_heads=64 // head_dim,
+        num_key_value_heads=2,
+        head_dim=head_dim,
+        max_position_embeddings=longest,
+        rms_norm_eps=1e-6,
+        hidden_act="silu",
+        rope_parameters={**scaling, "rope_theta": theta},
+        **extra,
+    )
     cls = transformers.Qwen2Config if family == "qwen2" else transformers.LlamaConfig
     return cls(**common)
 
@@ -64,9 +79,15 @@ def logits_of(model, ids):
 def test_inv_freq_matches_transformers_rope_init(name, head_dim, theta):
     scaling = SCALINGS[name]
     config = hf_config("llama", scaling, head_dim=head_dim, theta=theta)
-    ours_cfg = ModelConfig(hidden_size=64, num_heads=64 // head_dim, num_kv_heads=1, head_dim=head_dim,
-                           rope_theta=theta, max_seq_len=WINDOW if name == "dynamic" else config.max_position_embeddings,
-                           rope_scaling=scaling)
+    ours_cfg = ModelConfig(
+        hidden_size=64,
+        num_heads=64 // head_dim,
+        num_kv_heads=1,
+        head_dim=head_dim,
+        rope_theta=theta,
+        max_seq_len=WINDOW if name == "dynamic" else config.max_position_embeddings,
+        rope_scaling=scaling,
+    )
     rope = RotaryEmbedding(head_dim, theta, ours_cfg.rope_scaling)
     lengths = [None] if name != "dynamic" else [None, WINDOW // 2, WINDOW, 3 * WINDOW, 10 * WINDOW + 7]
     for seq_len in lengths:
