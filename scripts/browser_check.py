@@ -23,7 +23,8 @@ shown. When the teaching kit is built (`make kit`: _build/html/kit/kit.json), al
     local request and no request to another host (reveal.js and KaTeX are local), reveal.js
     starts with at least 3 slides and moves to the next one, the math is typeset (KaTeX), and no
     solution cell is on a slide;
-  * every quiz page (kit/quizzes/<edition>/<name>.html): one answer clicked and its feedback shown.
+  * every quiz page (kit/quizzes/<edition>/<name>.html): one answer clicked and its feedback shown;
+  * on both, every link into the site (chapter page, slides, quiz) answers HTTP 200.
 `--kit require` fails when the kit is not built; `--kit skip` leaves it out.
 
 Requests to other hosts are blocked so that the check is the same with and without internet;
@@ -246,6 +247,11 @@ def check_kit_page(page, base: str, rel: str, blocked: list[str]) -> tuple[list[
             if n == 0:
                 problems.append("no quiz on the quiz page")
             summary = f"{n - len(quiz_problems)}/{n} quiz answered"
+        hrefs = page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+        for href in sorted({urldefrag(h)[0] for h in hrefs if h.startswith(base)}):
+            status = page.request.get(href).status
+            if status != 200:
+                problems.append(f"link {href} answers HTTP {status}")
         page.wait_for_timeout(100)
     finally:
         page.remove_listener("console", on_console)
