@@ -136,3 +136,46 @@ def test_one_chapter_kit_end_to_end(tmp_path):
                              capture_output=True, text=True, check=True).stdout
     assert "参数" in zh_text  # Chinese text survives as text, not boxes
     assert (out / "handouts" / "en" / "course.pdf").stat().st_size > 10_000
+
+
+def test_chapter_page_gets_kit_links_under_the_badge_and_the_quiz_before_the_exercises():
+    from types import SimpleNamespace
+
+    from docutils import nodes
+    from docutils.core import publish_doctree
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    import course_kit
+
+    rst = """Title
+=====
+
+|badge| and the twin link
+
+.. |badge| image:: https://colab.research.google.com/assets/colab-badge.svg
+
+1. One
+------
+
+Text.
+
+Exercises
+---------
+
+Do it.
+"""
+    # as Sphinx parses a page: the title is a section (no docutils title promotion)
+    doctree = publish_doctree(rst, settings_overrides={"report_level": 5, "doctitle_xform": False})
+    deps = []
+    app = SimpleNamespace(env=SimpleNamespace(docname=f"notebooks/en/{CHAPTER}", note_dependency=deps.append))
+    course_kit._add_kit(app, doctree)
+    top = doctree.next_node(nodes.section)
+    raws = [n for n in doctree.findall(nodes.raw) if "kit-links" in n.astext()]
+    assert len(raws) == 1 and f"kit/slides/en/{CHAPTER}.html" in raws[0].astext()
+    para = next(p for p in doctree.findall(nodes.paragraph) if p.next_node(nodes.image) is not None)
+    assert para.parent.index(raws[0]) == para.parent.index(para) + 1  # right under the stamped line
+    titles = [s.children[0].astext() for s in top.findall(nodes.section) if s is not top]
+    assert titles == ["1. One", "Quiz", "Exercises"]
+    quiz = next(s for s in top.findall(nodes.section) if "chapter-quiz" in s["ids"])
+    assert "show_questions(" in quiz.astext()
+    assert deps == [str(ROOT / "kit" / "quizzes" / "en" / f"{CHAPTER}.json")]
