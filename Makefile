@@ -109,7 +109,7 @@ course-model: setup
 		--lr 3e-3 --warmup-steps 100 --dtype auto --compile --eval-every 250 --save-every 500 \
 		--out $(COURSE_RUN) --overwrite
 	$(PY) -m minigpt export --checkpoint $(COURSE_RUN) --out minigpt/assets/course-model --dtype bf16
-	$(PY) -m minigpt.course card --model minigpt/assets/course-model --run $(COURSE_RUN) \
+	$(PY) -m minigpt card --model minigpt/assets/course-model --run $(COURSE_RUN) \
 		--build-command "make course-model"
 
 clean:

@@ -47,7 +47,7 @@ if [[ $what == course || $what == all ]]; then
         --out "$COURSE_OUT" --overwrite --no-progress
     cp "$COURSE_OUT/run_summary.json" "$LOGS/course_run_summary.json" 2>/dev/null || true
     run course_export $PY -m minigpt export --checkpoint "$COURSE_OUT" --out "$COURSE_OUT-model" --dtype bf16
-    run course_probes $PY -m minigpt.course card --model "$COURSE_OUT-model" --run "$COURSE_OUT" \
+    run course_probes $PY -m minigpt card --model "$COURSE_OUT-model" --run "$COURSE_OUT" \
         --build-command "bash benchmarks/gpu_suite.sh course"
     cp "$COURSE_OUT-model/model_card.json" "$LOGS/course_model_card.json" 2>/dev/null || true
 fi

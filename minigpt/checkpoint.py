@@ -8,6 +8,9 @@ A checkpoint is a folder `checkpoints/step-0000500/` holding
                                      lists and numbers only, read back with torch.load(weights_only=True)
     tokenizer.json                   when the run has one, so a checkpoint is self-contained
 
+`export_checkpoint` turns one into the folder a user shares (weights in bf16, say, the tokenizer
+with its tokenizer_config.json): what `python -m minigpt export` does.
+
 Crash safety: everything is written into `.tmp-step-0000500/` first and the folder is renamed
 when complete. A rename is atomic, so a folder named `step-*` is always whole; a run killed
 while saving leaves a `.tmp-*` folder, which the loader ignores and the next save removes.
@@ -22,11 +25,15 @@ import pickle
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
+from .devices import dtype_from_name
 from .hf import WEIGHTS_NAME, load_state_dict, raise_if_disk_full, save_pretrained
+from .model import MiniGPT
+from .tokenizer import Tokenizer
 
 STATE_NAME = "trainer_state.json"
 TENSORS_NAME = "optimizer.pt"
@@ -67,7 +74,8 @@ def save_checkpoint(root, step: int, model, state: dict, tensors: dict, tokenize
 
 def _write_files(folder: Path, model, state: dict, tensors: dict, tokenizer) -> None:
     save_pretrained(model, folder, dtype=torch.float32)  # says "disk full while writing ..." itself
-    writes = [(folder / TENSORS_NAME, lambda: torch.save(tensors, folder / TENSORS_NAME))]
+    writes: list[tuple[Path, Callable[[], object]]] = [
+        (folder / TENSORS_NAME, lambda: torch.save(tensors, folder / TENSORS_NAME))]
     if tokenizer is not None:
         writes.append((folder / TOKENIZER_NAME, lambda: tokenizer.save(folder / TOKENIZER_NAME)))
     # Written last: its presence inside the folder marks the files above as complete.
@@ -214,3 +222,23 @@ def load_weights(model, weights: dict) -> None:
     if missing or unexpected:
         raise ValueError(f"Checkpoint weights do not fit the model: missing {missing[:8]}, unexpected {unexpected[:8]}.")
 
+
+
+def export_checkpoint(checkpoint, out, dtype: str | torch.dtype = "fp32") -> tuple[MiniGPT, list[str]]:
+    """Write the checkpoint folder `checkpoint` as a Hugging Face folder `out`: config.json and
+    model.safetensors in `dtype` ("fp32", "bf16", "fp16"), the run's tokenizer (tokenizer.json +
+    tokenizer_config.json) when the checkpoint or its run has one, and the run's run_summary.json.
+    Returns (the model, the names of the files written)."""
+    folder, out = Path(checkpoint), Path(out)
+    model = MiniGPT.from_pretrained(folder)
+    model.save_pretrained(out, dtype=dtype_from_name(dtype))
+    written = ["config.json", "model.safetensors"]
+    run_dir = folder.parent.parent
+    tok_file = next((p for p in (folder / TOKENIZER_NAME, run_dir / TOKENIZER_NAME) if p.is_file()), None)
+    if tok_file:
+        Tokenizer.from_file(tok_file).save_pretrained(out, model_max_length=model.config.max_seq_len)
+        written += ["tokenizer.json", "tokenizer_config.json"]
+    if (run_dir / "run_summary.json").is_file():
+        (out / "run_summary.json").write_text((run_dir / "run_summary.json").read_text(encoding="utf-8"), encoding="utf-8")
+        written.append("run_summary.json")
+    return model, written

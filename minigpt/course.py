@@ -4,20 +4,20 @@ The model in minigpt/assets/course-model was trained by one recorded command (`m
 course-model`, see the Makefile): the trainer on the generated course corpus, exported in
 bf16, then measured here. Loading needs no download: the files are package data.
 
-    python -m minigpt.course card --model DIR --run RUN_DIR   # probes -> DIR/model_card.json
+    python -m minigpt card --model DIR --run RUN_DIR   # probes -> DIR/model_card.json (minigpt/cli/card.py)
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import time
 from pathlib import Path
+from typing import cast
 
 import torch
 
-from .data.course import course_probes, evaluate_probes, probe_ids
+from .data.corpus import course_probes, evaluate_probes, probe_ids
 from .generate import generate
 from .model import MiniGPT
 from .tokenizer import Tokenizer
@@ -50,8 +50,8 @@ def complete_probes(model, tokenizer, probes, batch_size: int = 64) -> list[str]
         batch = probes[i : i + batch_size]
         prompts = [probe_ids(tokenizer, p) for p in batch]
         steps = max(p.max_new_tokens for p in batch)
-        rows = generate(model, prompts, steps, eos_token_id=tokenizer.eos_id)
-        for prompt, row in zip(prompts, rows):
+        rows = cast("list[list[int]]", generate(model, prompts, steps, eos_token_id=tokenizer.eos_id))  # list in, list out
+        for prompt, row in zip(prompts, rows, strict=True):
             new = [t for t in row[len(prompt) :] if t != tokenizer.eos_id]
             out.append(tokenizer.decode(new))
     return out
@@ -61,7 +61,7 @@ def evaluate_course_probes(model, tokenizer, probes=None) -> dict[str, float]:
     """Accuracy per probe kind and per kind/language (greedy decoding, exact-prefix rule)."""
     probes = course_probes() if probes is None else probes
     with torch.inference_mode():
-        completions = dict(zip(probes, complete_probes(model, tokenizer, probes)))
+        completions = dict(zip(probes, complete_probes(model, tokenizer, probes), strict=True))
     return evaluate_probes(lambda p: completions[p], probes)
 
 
@@ -96,23 +96,3 @@ def write_model_card(model_dir: str | Path, run_dir: str | Path | None = None, c
     }
     (model_dir / CARD_NAME).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return card
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minigpt.course",
-                                     description="Measure a course model on the held-out probes and write its model card.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    card = sub.add_parser("card", help="evaluate the probes and write model_card.json into --model")
-    card.add_argument("--model", default=str(COURSE_MODEL_DIR), help="exported model folder")
-    card.add_argument("--run", help="the training run folder (for run_summary.json)")
-    card.add_argument("--build-command", help="the command that built the model, recorded in the card")
-    args = parser.parse_args(argv)
-    result = write_model_card(args.model, args.run, args.build_command)
-    for kind, value in result["probes"]["accuracy"].items():
-        if "/" not in kind:
-            print(f"{kind:14s} {value:6.1%}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

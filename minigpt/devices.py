@@ -14,10 +14,24 @@ from __future__ import annotations
 
 import functools
 import os
+import platform
 import time
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}  # the one name -> dtype table
+
+
+def dtype_from_name(name: str | torch.dtype) -> torch.dtype:
+    """torch.float32 / bfloat16 / float16 for "fp32" / "bf16" / "fp16" (a torch.dtype passes through)."""
+    if isinstance(name, torch.dtype):
+        return name
+    try:
+        return DTYPES[name]
+    except KeyError:
+        raise ValueError(f"dtype {name!r} is not one of {sorted(DTYPES)}.") from None
 
 
 def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
@@ -40,7 +54,7 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
         if device.type == "cpu" and _cpu_has_bf16() and cpu_bf16_speedup() > 1.0:
             return torch.bfloat16  # native bf16 matmuls (AVX512-BF16/AMX): course model 6.2K vs 4.9K tokens/s
         return torch.float32  # a CPU without bf16 units emulates it: 10-60x slower than fp32
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[name]
+    dtype = dtype_from_name(name)
     if dtype == torch.float16 and device.type != "cuda":
         raise ValueError(
             "fp16 mixed precision needs a CUDA GPU (it relies on a CUDA gradient scaler); on "
@@ -49,21 +63,22 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
     return dtype
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_bf16_speedup(size: int = 256, repeats: int = 7) -> float:
     """fp32 time / bf16 time of a size^3 matrix product on this CPU (~20 ms).
 
     Capability flags say what the CPU has, not what the kernels in this torch build do with it
     (ONEDNN_MAX_CPU_ISA, a VM that hides flags, an old oneDNN): measure instead of guessing. The
     two dtypes alternate and each keeps its fastest run, so a busy machine slows both alike."""
-    operands = {d: (torch.ones(size, size, dtype=d), torch.ones(size, size, dtype=d)) for d in (torch.float32, torch.bfloat16)}
+    dtypes = (torch.float32, torch.bfloat16)
+    operands = {d: (torch.ones(size, size, dtype=d), torch.ones(size, size, dtype=d)) for d in dtypes}
     best = dict.fromkeys(operands, float("inf"))
     for a, b in operands.values():
-        a @ b  # warm-up: the first call picks and may JIT a kernel
+        _ = a @ b  # warm-up: the first call picks and may JIT a kernel
     for _ in range(repeats):
         for dtype, (a, b) in operands.items():
             start = time.perf_counter()
-            a @ b
+            _ = a @ b
             best[dtype] = min(best[dtype], time.perf_counter() - start)
     return best[torch.float32] / max(best[torch.bfloat16], 1e-9)
 
@@ -73,6 +88,22 @@ def _cpu_has_bf16() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+
+
+def describe_device(device: torch.device) -> str:
+    """The device in words, for a run's summary: the GPU's name and CUDA version, or the CPU's
+    model name, its cores and torch's thread count."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{device.type}: {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
 
 def setup_distributed(device_name: str = "auto") -> tuple[int, int, int]:

@@ -27,8 +27,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from tokenizers import Regex, decoders, models, pre_tokenizers, trainers
 from tokenizers import Tokenizer as _HFTokenizer
@@ -52,7 +52,7 @@ def _byte_level_chars() -> dict[str, int]:
             bs.append(b)
             cs.append(256 + n)
             n += 1
-    return {chr(c): b for b, c in zip(bs, cs)}
+    return {chr(c): b for b, c in zip(bs, cs, strict=True)}
 
 
 _CHAR_TO_BYTE = _byte_level_chars()
@@ -99,7 +99,7 @@ class Tokenizer:
         min_frequency: int = 2,
         split_cjk: bool = True,
         show_progress: bool = False,
-    ) -> "Tokenizer":
+    ) -> Tokenizer:
         """Learn byte-level BPE merges from an iterable of documents.
 
         Special-token strings inside the texts are cut out before counting, so no merges are
@@ -144,7 +144,7 @@ class Tokenizer:
         return cls(tk)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Tokenizer":
+    def from_file(cls, path: str | Path) -> Tokenizer:
         """Load a `tokenizer.json` (or a folder that contains one)."""
         path = Path(path)
         if path.is_dir():

@@ -1,4 +1,7 @@
-"""The trainer: the whole recipe, from a notebook cell to `torchrun`.
+"""The trainer: the whole recipe, from a notebook cell to `torchrun`. One file of about 520 lines
+(most of it the Trainer class) because one step's parts (accumulation, loss normalisation, DDP
+synchronisation, clipping, the schedule, exact resume) share the trainer's state; split, a reader
+would follow one step across files. Options: TrainConfig; the CLI: minigpt/cli/train.py.
 
     for each step:
         fetch k micro-batches (this process's share of the step's windows)
@@ -38,7 +41,7 @@ Everything a chapter plots is in `trainer.history`, a list of dicts (kind "train
             IPython.display.clear_output(wait=True)
             plt.plot([h["step"] for h in train], [h["loss"] for h in train]); plt.show()
 
-The course model is one command (see minigpt/train_cli.py and benchmarks/README.md):
+The course model is one command (see minigpt/cli/train.py and benchmarks/README.md):
 
     python -m minigpt train --data course --preset course --steps 3000 --batch-size 16 --block-size 256 \
         --lr 3e-3 --warmup-steps 100 --dtype bf16 --compile --eval-every 250 --save-every 500 --out runs/course
@@ -62,9 +65,10 @@ from torch.utils.data import DataLoader
 
 from .checkpoint import CHECKPOINTS, list_checkpoints, load_checkpoint, load_weights, save_checkpoint
 from .counting import flops_per_token
-from .data.datasets import IGNORE_INDEX, PadCollate, ResumableSampler
+from .data.datasets import ResumableSampler, collate
 from .devices import grad_scaler, resolve_device, resolve_dtype, setup_distributed
-from .loss import cross_entropy
+from .loss import IGNORE_INDEX, cross_entropy
+from .model import MiniGPT
 from .schedule import KINDS, Schedule
 
 
@@ -175,17 +179,6 @@ class _LossSum(nn.Module):
         return cross_entropy(logits, labels, reduction="sum")  # labels here: the batch's shifted targets
 
 
-def collate(items: list) -> dict[str, torch.Tensor]:
-    """(x, y) windows are stacked; dict examples of different lengths are padded (PadCollate).
-    Equal-length batches get no attention_mask, so attention keeps its fast causal path."""
-    if isinstance(items[0], dict):
-        if len({len(it["input_ids"]) for it in items}) == 1 and "attention_mask" not in items[0]:
-            return {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in ("input_ids", "labels")}
-        return PadCollate(pad_id=0)(items)
-    xs, ys = zip(*items)
-    return {"input_ids": torch.stack(xs), "labels": torch.stack(ys)}
-
-
 def _as_batch(batch) -> dict[str, torch.Tensor]:
     if isinstance(batch, dict):
         return batch
@@ -203,7 +196,7 @@ class Trainer:
     (check `trainer.is_main` before drawing). `tokenizer` is saved into checkpoints;
     `run_info` (any JSON) is recorded in them."""
 
-    def __init__(self, model: nn.Module, config: TrainConfig | None = None, train_data=None, val_data=None, *,
+    def __init__(self, model: MiniGPT, config: TrainConfig | None = None, train_data=None, val_data=None, *,
                  collate_fn: Callable | None = None, tokenizer=None, run_info: dict | None = None,
                  on_step: Callable[[dict], None] | None = None, on_eval: Callable[[dict], None] | None = None):
         self.config = c = config or TrainConfig()
@@ -228,11 +221,12 @@ class Trainer:
         self.loss_module = _LossSum(self.model)
         self._compiled = torch.compile(self.loss_module) if c.compile else self.loss_module
         self._train_module = self._compiled
+        self._ddp = None
         if self.world_size > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self._train_module = DDP(self._compiled, device_ids=ids)
+            self._train_module = self._ddp = DDP(self._compiled, device_ids=ids)
         self.step = 0  # optimizer updates done
         self.samples = 0  # training windows consumed, all processes together: the data position
         self.tokens_seen = 0
@@ -274,7 +268,7 @@ class Trainer:
             batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
             last = j == len(batches) - 1
             # Gradients travel between processes once per step, after the last micro-batch.
-            sync = contextlib.nullcontext() if last or self.world_size == 1 else self._train_module.no_sync()
+            sync = self._ddp.no_sync() if self._ddp is not None and not last else contextlib.nullcontext()
             with sync:
                 with self._autocast():
                     s = self._train_module(**batch)
@@ -351,6 +345,7 @@ class Trainer:
 
     def _train_batches(self):
         c = self.config
+        assert self.train_data is not None  # train() checks it
         # Rank r takes positions r, r + w, ... of one seeded order; starting at the position already
         # consumed is all it takes to resume without replaying or skipping a window.
         sampler = ResumableSampler(len(self.train_data), seed=c.seed, start=self.samples // self.world_size,
@@ -366,6 +361,8 @@ class Trainer:
     def evaluate(self) -> float:
         """Mean loss per target token over a fixed held-out set (evenly spaced items of val_data,
         eval_batches x batch_size of them), split across processes, identical for any count of them."""
+        if self.val_data is None:
+            raise ValueError("Trainer.evaluate() needs val_data (a Dataset of held-out windows or examples).")
         c, n = self.config, len(self.val_data)
         m = min(n, c.eval_batches * c.batch_size)
         picks = sorted({round(i * (n - 1) / max(m - 1, 1)) for i in range(m)})[self.rank :: self.world_size]
@@ -480,6 +477,9 @@ class Trainer:
 
     def save_checkpoint(self) -> Path | None:
         """Write out_dir/checkpoints/step-N (on the main process; all processes must call it)."""
+        if self.config.out_dir is None:
+            raise ValueError("save_checkpoint() needs TrainConfig.out_dir, the run folder to write into.")
+        root = Path(self.config.out_dir) / CHECKPOINTS
         rng = {"torch": torch.get_rng_state(),
                "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else torch.empty(0, dtype=torch.uint8)}
         rngs = [rng]
@@ -490,10 +490,10 @@ class Trainer:
         if self.is_main:
             tensors = {"optimizer": self.optimizer.state_dict(),
                        "scaler": self.scaler.state_dict() if self.scaler else {}, "rng": rngs}
-            path = save_checkpoint(Path(self.config.out_dir) / CHECKPOINTS, self.step, self.model, self.state(),
+            path = save_checkpoint(root, self.step, self.model, self.state(),
                                    tensors, self.tokenizer, keep=self.config.keep_checkpoints)
         self._barrier()
-        self.last_checkpoint = path or Path(self.config.out_dir) / CHECKPOINTS / f"step-{self.step:07d}"
+        self.last_checkpoint = path or root / f"step-{self.step:07d}"
         return path
 
     def resume(self, path=None) -> Path:
@@ -529,17 +529,3 @@ class Trainer:
             print(f"note: resuming {folder} with changed {', '.join(changed)}: training continues, but not "
                   f"exactly as the original run would have.")
         return folder
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m minigpt train`: see minigpt/train_cli.py."""
-    from .train_cli import train_main
-
-    return train_main(argv)
-
-
-def export_main(argv: list[str] | None = None) -> int:
-    """`python -m minigpt export`: see minigpt/train_cli.py."""
-    from .train_cli import export_main as _export_main
-
-    return _export_main(argv)

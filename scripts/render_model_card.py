@@ -58,7 +58,7 @@ TEXT = {
                        ("final loss", "train {final_train_loss} ({final_train_loss_note}), validation {final_val_loss}")],
         "probes": "## Held-out probes",
         "probes_text": "{count} probes that the corpus never contains (held out by construction, see "
-        "`minigpt/data/course.py`), half in each language. A probe passes when the model's greedy "
+        "`minigpt/data/corpus.py`), half in each language. A probe passes when the model's greedy "
         "continuation starts with the answer and the answer ends at a word boundary.",
         "probe_head": "| probe | English | 中文 | both |",
         "bar": "What the model was trained to reach before it was shipped: at least 95% on who is speaking "
@@ -96,7 +96,7 @@ TEXT = {
                        ("训练时间", "{train_time_s:,.0f} 秒"),
                        ("最终损失", "训练 {final_train_loss}（最后 20 步的平均），验证 {final_val_loss}")],
         "probes": "## 留出探针",
-        "probes_text": "{count} 个语料中从未出现过的探针（构造时就留出，见 `minigpt/data/course.py`），中英文各一半。"
+        "probes_text": "{count} 个语料中从未出现过的探针（构造时就留出，见 `minigpt/data/corpus.py`），中英文各一半。"
         "模型的贪心续写以答案开头、且答案在词的边界处结束，就算通过。",
         "probe_head": "| 探针 | English | 中文 | 合计 |",
         "bar": "模型发布之前要达到的目标：“谁在说话”和“序列的下一项”都至少答对 95%（实测 {name} 和 {count}），"

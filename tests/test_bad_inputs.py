@@ -52,7 +52,7 @@ def train_config(**kw):
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
     """A CLI run (course data, tiny, checkpoints at steps 1 and 2), an HF folder, a second tokenizer."""
-    from minigpt.train_cli import train_main
+    from minigpt.cli.train import main as train_main
 
     root = tmp_path_factory.mktemp("made")
     run = root / "run"
@@ -77,15 +77,15 @@ def truncate(path: Path, keep: float = 0.5) -> None:
 
 
 def train(*argv):
-    from minigpt.train_cli import train_main
+    from minigpt.cli.train import main as train_main
 
     return train_main([str(a) for a in argv])
 
 
 def export(*argv):
-    from minigpt.train_cli import export_main
+    from minigpt.cli.export import main
 
-    return export_main([str(a) for a in argv])
+    return main([str(a) for a in argv])
 
 
 def sample(*argv):
@@ -95,9 +95,9 @@ def sample(*argv):
 
 
 def count(*argv):
-    from minigpt.__main__ import count_main
+    from minigpt.cli.count import main
 
-    return count_main([str(a) for a in argv])
+    return main([str(a) for a in argv])
 
 
 # ---- the table ---------------------------------------------------------------------------------------
@@ -327,17 +327,17 @@ def test_resume_skips_a_damaged_newest_checkpoint_and_says_so(damaged, made, tmp
 
 def test_a_same_size_edit_of_the_corpus_is_tokenized_again(made, tmp_path):
     from minigpt.data import tokenize_files
-    from minigpt.train_cli import _tokens_up_to_date
+    from minigpt.data import tokens_up_to_date
 
     tok = Tokenizer.from_file(made["run"] / "tokenizer.json")
     corpus = _write(tmp_path / "corpus.txt", "Susan has three apples. " * 40)
     tokens = tmp_path / "tokens.bin"
     tokenize_files(corpus, tok, tokens, progress=False)
-    assert _tokens_up_to_date(tokens, corpus, tok)
+    assert tokens_up_to_date(tokens, corpus, tok)
     edited = corpus.read_text().replace("Susan", "Peter")
     assert len(edited.encode()) == corpus.stat().st_size
     corpus.write_text(edited)
-    assert not _tokens_up_to_date(tokens, corpus, tok)
+    assert not tokens_up_to_date(tokens, corpus, tok)
 
 
 def test_export_with_overwrite_replaces_the_folder(made, tmp_path):

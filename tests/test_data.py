@@ -209,7 +209,7 @@ def test_count_probe_answers_are_the_next_item(probes):
 
 
 def test_number_words():
-    from minigpt.data.course import number_word
+    from minigpt.data.corpus import number_word
 
     expected = {1: ("one", "一"), 10: ("ten", "十"), 11: ("eleven", "十一"), 20: ("twenty", "二十"),
                 21: ("twenty-one", "二十一"), 39: ("thirty-nine", "三十九"), 40: ("forty", "四十")}
@@ -218,7 +218,7 @@ def test_number_words():
 
 
 def test_fact_probes_ask_known_facts_in_an_unseen_phrasing(corpus, probes):
-    from minigpt.data.course import COUNTRIES
+    from minigpt.data.corpus import COUNTRIES
 
     facts = [p for p in probes if p.kind == "fact"]
     for p in facts:

@@ -312,7 +312,8 @@ def test_compile_path_runs(monkeypatch):
 # ---- command line ----------------------------------------------------------------------------------
 
 def test_cli_help_lists_every_option(capsys):
-    from minigpt.train_cli import build_parser, train_main
+    from minigpt.cli.train import build_parser
+    from minigpt.cli.train import main as train_main
 
     with pytest.raises(SystemExit):
         train_main(["--help"])
@@ -325,7 +326,8 @@ def test_cli_help_lists_every_option(capsys):
 
 def test_cli_trains_resumes_and_exports(tmp_path, capsys):
     from minigpt.tokenizer import Tokenizer
-    from minigpt.train_cli import export_main, train_main
+    from minigpt.cli.export import main as export_main
+    from minigpt.cli.train import main as train_main
 
     out = tmp_path / "run"
     options = {"data": "course", "corpus_bytes": 120_000, "vocab_size": 320, "preset": "tiny", "block_size": 32,

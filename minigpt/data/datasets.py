@@ -20,14 +20,13 @@ the number of items already consumed.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-IGNORE_INDEX = -100
-
+from ..loss import IGNORE_INDEX  # the one constant; re-exported here for `from minigpt.data import IGNORE_INDEX`
 
 # ---- packed windows --------------------------------------------------------------------------
 
@@ -91,6 +90,7 @@ class ResumableSampler(Sampler[int]):
         if epoch != self._epoch:
             gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             self._perm, self._epoch = torch.randperm(self.n, generator=gen), epoch
+        assert self._perm is not None
         return int(self._perm[offset])
 
     def __iter__(self) -> Iterator[int]:
@@ -116,7 +116,7 @@ def shift(ids: Sequence[int], loss_mask: Sequence[int] | None = None) -> tuple[l
     if loss_mask is not None:
         if len(loss_mask) != len(ids):
             raise ValueError(f"loss_mask has {len(loss_mask)} entries for {len(ids)} ids.")
-        labels = [y if m else IGNORE_INDEX for y, m in zip(labels, loss_mask[1:])]
+        labels = [y if m else IGNORE_INDEX for y, m in zip(labels, loss_mask[1:], strict=True)]
     return ids[:-1], labels
 
 
@@ -182,6 +182,18 @@ class PadCollate:
         return batch
 
 
+def collate(items: list) -> dict[str, torch.Tensor]:
+    """The trainer's default batching: (x, y) windows are stacked; dict examples of different
+    lengths are padded (PadCollate). Equal-length batches get no attention_mask, so attention
+    keeps its fast causal path."""
+    if isinstance(items[0], dict):
+        if len({len(it["input_ids"]) for it in items}) == 1 and "attention_mask" not in items[0]:
+            return {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in ("input_ids", "labels")}
+        return PadCollate(pad_id=0)(items)
+    xs, ys = zip(*items, strict=True)
+    return {"input_ids": torch.stack(xs), "labels": torch.stack(ys)}
+
+
 def chat_example(tokenizer, messages: list[dict]) -> tuple[list[int], list[int]]:
     """ChatML, as Qwen and MiniMind write it:
 
@@ -233,7 +245,7 @@ class SFTDataset(ExampleDataset):
                 elif isinstance(item, dict) and "prompt" in item and "answer" in item:
                     yield prompt_answer_example(tokenizer, item["prompt"], item["answer"], chat)
                 elif isinstance(item, dict) and ("conversations" in item or "messages" in item):
-                    yield chat_example(tokenizer, item.get("conversations") or item.get("messages"))
+                    yield chat_example(tokenizer, item.get("conversations") or item.get("messages") or [])
                 else:
                     raise ValueError(
                         f"SFT item {k} is {str(item)[:80]!r}. Fix: use (prompt, answer), "

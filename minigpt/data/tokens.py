@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -221,6 +221,23 @@ def source_fingerprints(files) -> list[dict]:
                 digest.update(block)
         out.append({"path": str(f), "bytes": f.stat().st_size, "sha256": digest.hexdigest()})
     return out
+
+
+def tokens_up_to_date(token_file, source, tokenizer) -> bool:
+    """True when token_file was made from these files (same paths, sizes and SHA-256 of the
+    contents) by this tokenizer: tokenizing them again would give the same file."""
+    token_file = Path(token_file)
+    side = Path(str(token_file) + ".json")
+    if not (token_file.is_file() and side.is_file()):
+        return False
+    meta = json.loads(side.read_text(encoding="utf-8"))
+    if meta.get("tokenizer_sha256") != tokenizer.sha256:
+        return False
+    files = find_files(source)
+    recorded = meta.get("sources") or []
+    if [(r.get("path"), r.get("bytes")) for r in recorded] != [(str(f), f.stat().st_size) for f in files]:
+        return False  # cheap check first: hashing is needed only when paths and sizes agree
+    return recorded == source_fingerprints(files)
 
 
 def save_tokens(ids: np.ndarray, out_path, tokenizer) -> dict:

@@ -1,5 +1,7 @@
 """The course corpus: short bilingual documents written so that a 5M-parameter model can learn
-the behaviours the chapters then open up, plus held-out probes that measure them.
+the behaviours the chapters then open up, plus held-out probes that measure them. It is one file
+of about 440 lines (the word lists are in words.py) because each document generator and the probe
+drawn from it must agree on what is held out: they are read, and changed, side by side.
 
 Nothing is downloaded: the corpus is generated, deterministically, from `random.Random(seed)`
 (never Python's `hash()` or set order), so the same (version, size, seed) gives the same bytes
@@ -43,13 +45,27 @@ import hashlib
 import json
 import random
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .words import (  # re-exported: tests and chapters read the lists from here
-    ATTRIBUTES, CITIES, CODE_CHARS, COPY_WORDS, COUNTRIES, FACT_ATTRS, FACT_TEMPLATES, HOBBIES, ITEMS,
-    JOBS, MONTHS, NAMES, NUMBER_WORDS_MAX, PLACES, WEEKDAYS, number_word,
+    ATTRIBUTES,
+    CITIES,
+    CODE_CHARS,
+    COPY_WORDS,
+    COUNTRIES,
+    FACT_ATTRS,
+    FACT_TEMPLATES,
+    HOBBIES,
+    ITEMS,
+    JOBS,
+    MONTHS,
+    NAMES,
+    NUMBER_WORDS_MAX,
+    PLACES,
+    WEEKDAYS,
+    number_word,
 )
 
 CORPUS_VERSION = "course-corpus-1"
@@ -189,12 +205,12 @@ def arith_problem(rng: random.Random, steps: int = 2) -> tuple:
         nums = [rng.randint(2, 9)] + [rng.randint(1, 9) for _ in range(steps)]
         ops = [rng.choice("+-") for _ in range(steps)]
         value, ok = nums[0], True
-        for op, x in zip(ops, nums[1:]):
+        for op, x in zip(ops, nums[1:], strict=True):
             value = _apply(value, op, x)
             ok = ok and value >= 0
         if ok:
             out = [nums[0]]
-            for op, x in zip(ops, nums[1:]):
+            for op, x in zip(ops, nums[1:], strict=True):
                 out += [op, x]
             return tuple(out)
 

@@ -1,4 +1,4 @@
-"""`python -m minigpt train` and `python -m minigpt export`.
+"""`python -m minigpt train`: options -> data (minigpt.data.prepare) -> MiniGPT -> Trainer -> run folder.
 
     python -m minigpt train --data course --preset course --steps 3000 --batch-size 16 --block-size 256 \
         --lr 3e-3 --warmup-steps 100 --dtype bf16 --compile --eval-every 250 --save-every 500 \
@@ -6,13 +6,16 @@
     torchrun --nproc_per_node=2 -m minigpt train ...        (the same command, on 2 processes)
     python -m minigpt train --config runs/course/run_config.json --steps 3000 --out runs/longer
     python -m minigpt train --out runs/course --resume      (continue a stopped run exactly)
-    python -m minigpt export --checkpoint runs/course --out my-model --dtype bf16
+    python -m minigpt export --checkpoint runs/course --out my-model --dtype bf16   (minigpt/cli/export.py)
 
 Options come from the flags, and/or a JSON file (`--config`) whose keys are the option names;
 flags win over the file. The run folder records everything needed to repeat and describe the
 run: run_config.json (the resolved options, loadable with --config), run_summary.json (command,
 corpus version and hash, tokenizer, model config, steps, tokens, time, device, final losses),
 metrics.jsonl, tokenizer.json, data/ (the token files) and checkpoints/.
+
+Everything that can be checked from the options alone is checked first (check_args), before any
+data is prepared or anything in --out is touched; a bad option ends the command with one line.
 """
 
 from __future__ import annotations
@@ -28,14 +31,21 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
-import numpy as np
 import torch
 
-from .config import PRESETS, ModelConfig
-from .hf import raise_if_disk_full
-from .tokenizer import MIN_VOCAB_SIZE
-from .train import NonFiniteError, TrainConfig, Trainer, setup_distributed
+from .. import __version__
+from ..checkpoint import CHECKPOINTS, STATE_NAME, find_checkpoint, list_checkpoints
+from ..config import PRESETS, ModelConfig, read_json
+from ..data import PackedDataset
+from ..data.prepare import OtherDataError, PreparedData, prepare_course_data, prepare_token_data
+from ..devices import describe_device, setup_distributed
+from ..hf import raise_if_disk_full
+from ..model import MiniGPT
+from ..tokenizer import MIN_VOCAB_SIZE, Tokenizer
+from ..train import NonFiniteError, TrainConfig, Trainer
+from .common import HelpFormatter, fail
 
 _RENAMED = {"out_dir": "out"}  # TrainConfig field -> option name
 DEFAULT_BLOCK_SIZE = 256
@@ -43,27 +53,16 @@ SMALL_PRESET_VOCAB = 512  # course data with a preset too small for a byte-level
 PROG = "python -m minigpt train"
 
 
-def _fail(message: str, prog: str = PROG):
-    """One line on stderr, argparse's wording, exit status 2: no traceback for a bad input."""
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
-
-
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Show '(default: x)' unless the help text already explains its default."""
-
-    def _get_help_string(self, action):
-        if "default" in (action.help or "") or action.default in (None, argparse.SUPPRESS, False):
-            return action.help
-        return super()._get_help_string(action)
+def _fail(message: str) -> NoReturn:
+    fail(message, PROG)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m minigpt train",
+        prog=PROG,
         description="Train a MiniGPT (also under `torchrun --nproc_per_node=N -m minigpt train ...`). "
         "Options may also come from a JSON file (--config) with the option names as keys; flags win.",
-        formatter_class=_Help,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--config", metavar="FILE", help="JSON file of option values, e.g. a run's run_config.json")
     parser.add_argument("--resume", nargs="?", const="auto", metavar="PATH",
@@ -115,8 +114,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     first.add_argument("--config")
     pre, _ = first.parse_known_args(argv)
     if pre.config:
-        from .config import read_json
-
         if not Path(pre.config).is_file():
             _fail(f"--config {pre.config}: no such file.")
         try:
@@ -143,101 +140,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 # ---- data --------------------------------------------------------------------------------------
 
-def _split_tail(ids, fraction: float, eos: int):
-    """(train, val): val is the last `fraction` of the stream, starting at the document
-    separator nearest the cut (or exactly at the cut when no document ends near it)."""
-    n = len(ids)
-    cut = int(n * (1 - fraction))
-    reach = max(1, int(n * fraction / 2))
-    lo = max(0, cut - reach)
-    near = lo + np.flatnonzero(np.asarray(ids[lo : min(n - 1, cut + reach)]) == eos)
-    if len(near):
-        cut = int(near[np.argmin(np.abs(near - cut))])
-    return ids[: cut + 1], ids[cut:]
-
-
-def prepare_data(args, out: Path, rank: int, barrier) -> tuple:
-    """(train ids, val ids, tokenizer or None, data info). The main process writes the token
-    files; the others wait, then memory-map them."""
-    from .data import CORPUS_VERSION, encode_documents, load_tokens, make_course_corpus, save_tokens, tokenize_files
-    from .tokenizer import Tokenizer
-
-    data_dir = out / "data"
-    info_path = data_dir / "data_info.json"
+def prepare(args, out: Path, rank: int, barrier) -> PreparedData:
+    """The run's data (minigpt.data.prepare): the main process writes the token files, the others
+    wait at `barrier`, then memory-map them."""
     tokenizer = getattr(args, "_tokenizer", None) or (Tokenizer.from_file(args.tokenizer) if args.tokenizer else None)
-
     if args.data == "course":
-        vocab = course_vocab_size(args)
-        wanted = {"kind": "course", "version": CORPUS_VERSION, "size_bytes": args.corpus_bytes,
-                  "seed": args.corpus_seed, "val_fraction": args.val_fraction, "vocab_size": vocab,
-                  "tokenizer_given": args.tokenizer}
-        made = json.loads(info_path.read_text())["request"] if info_path.is_file() else None
-        reuse = made is not None and {k: made.get(k) for k in wanted} == wanted
-        if args.resume and made is not None and not reuse:  # rebuilding would replace the run's tokenizer
-            changed = {k: (made.get(k), v) for k, v in wanted.items() if made.get(k) != v}
-            _fail(f"--resume: {out} was made with other data options ("
-                  + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
-                  + "). Resume with the run's own options (--config " + str(out / "run_config.json") + ").")
-        if rank == 0 and not reuse:
-            corpus = make_course_corpus(args.corpus_bytes, seed=args.corpus_seed)
-            n_val = max(1, round(len(corpus.docs) * args.val_fraction))
-            train_docs, val_docs = corpus.docs[:-n_val], corpus.docs[-n_val:]
-            if tokenizer is None:  # learned from the training documents only
-                tokenizer = Tokenizer.train(train_docs, vocab_size=vocab)
-            data_dir.mkdir(parents=True, exist_ok=True)
-            tokenizer.save(out / "tokenizer.json")
-            save_tokens(encode_documents(tokenizer, train_docs), data_dir / "train.bin", tokenizer)
-            save_tokens(encode_documents(tokenizer, val_docs), data_dir / "val.bin", tokenizer)
-            corpus_info = corpus.info()
-            corpus_info.update(train_documents=len(train_docs), val_documents=len(val_docs),
-                               split="the last val_fraction of the documents are held out")
-            info_path.write_text(json.dumps({"request": wanted, "corpus": corpus_info}, indent=2))
-        barrier()
-        tokenizer = Tokenizer.from_file(out / "tokenizer.json")
-        train_ids, val_ids = load_tokens(data_dir / "train.bin", tokenizer), load_tokens(data_dir / "val.bin", tokenizer)
-        info = json.loads(info_path.read_text())
-        return train_ids, val_ids, tokenizer, {"kind": "course", **info["corpus"]}
-
-    path = Path(args.data)
-    if path.suffix == ".bin":
-        token_file = path
-    else:  # text to tokenize
-        if tokenizer is None:
-            raise SystemExit(f"error: --data {path} is text; pass the --tokenizer tokenizer.json to encode it with.")
-        token_file = data_dir / "tokens.bin"
-        if rank == 0 and not _tokens_up_to_date(token_file, path, tokenizer):
-            tokenize_files(path, tokenizer, token_file, progress=True)
-        barrier()
-    ids = load_tokens(token_file, tokenizer)
-    meta = json.loads(Path(str(token_file) + ".json").read_text())
-    if args.val_data:
-        train_ids, val_ids = ids, load_tokens(args.val_data, tokenizer)
-    else:
-        train_ids, val_ids = _split_tail(ids, args.val_fraction, meta["eos_id"])
-    if rank == 0 and tokenizer is not None:
-        tokenizer.save(out / "tokenizer.json")
-    info = {"kind": "tokens", "path": str(token_file), "source": str(path), "val_data": args.val_data,
-            "tokens": meta["count"], "documents": meta.get("documents"), "tokenizer_sha256": meta["tokenizer_sha256"],
-            "vocab_size": meta["vocab_size"], "sources": meta.get("sources", [])}
-    return train_ids, val_ids, tokenizer, info
-
-
-def _tokens_up_to_date(token_file: Path, source: Path, tokenizer) -> bool:
-    """True when token_file was made from these files (same paths, sizes and SHA-256 of the
-    contents) by this tokenizer."""
-    from .data.tokens import find_files, source_fingerprints
-
-    side = Path(str(token_file) + ".json")
-    if not (token_file.is_file() and side.is_file()):
-        return False
-    meta = json.loads(side.read_text(encoding="utf-8"))
-    if meta.get("tokenizer_sha256") != tokenizer.sha256:
-        return False
-    files = find_files(source)
-    recorded = meta.get("sources") or []
-    if [(r.get("path"), r.get("bytes")) for r in recorded] != [(str(f), f.stat().st_size) for f in files]:
-        return False  # cheap check first: hashing is needed only when paths and sizes agree
-    return recorded == source_fingerprints(files)
+        return prepare_course_data(out, size_bytes=args.corpus_bytes, seed=args.corpus_seed,
+                                   val_fraction=args.val_fraction, vocab_size=course_vocab_size(args),
+                                   tokenizer=tokenizer, tokenizer_file=args.tokenizer, keep_existing=bool(args.resume),
+                                   is_main=rank == 0, barrier=barrier)
+    return prepare_token_data(args.data, out, tokenizer=tokenizer, val_data=args.val_data,
+                              val_fraction=args.val_fraction, is_main=rank == 0, barrier=barrier)
 
 
 def course_vocab_size(args) -> int:
@@ -281,8 +194,6 @@ def check_args(args) -> None:
     """Everything that can be checked from the options alone, before the data is prepared and
     before anything in --out is touched; resolves --block-size. A problem ends the command with
     one line (see _fail)."""
-    from .checkpoint import CHECKPOINTS, STATE_NAME, find_checkpoint, list_checkpoints
-
     try:
         TrainConfig(**{k: v for k, v in vars(args).items() if k in {f.name for f in dataclasses.fields(TrainConfig)}})
     except ValueError as e:
@@ -318,8 +229,6 @@ def check_args(args) -> None:
     if args.val_data and not Path(args.val_data).is_file():
         _fail(f"--val-data {args.val_data}: no such file.")
     if args.tokenizer:
-        from .tokenizer import Tokenizer
-
         try:
             args._tokenizer = Tokenizer.from_file(args.tokenizer)
         except (OSError, ValueError) as e:
@@ -350,32 +259,13 @@ def check_args(args) -> None:
 
 # ---- the run -----------------------------------------------------------------------------------
 
-def _device_description(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{device.type}: {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
-
-
 def _command(argv: list[str], world: int) -> str:
     if world > 1:
         return f"torchrun --nproc_per_node={os.environ.get('LOCAL_WORLD_SIZE', world)} -m minigpt train {shlex.join(argv)}"
     return f"python -m minigpt train {shlex.join(argv)}"
 
 
-def train_main(argv: list[str] | None = None) -> int:
-    import minigpt
-
-    from .data import PackedDataset
-    from .model import MiniGPT
-
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     check_args(args)  # before anything is prepared or written
@@ -391,10 +281,13 @@ def train_main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
     barrier()
     try:
-        train_ids, val_ids, tokenizer, data_info = prepare_data(args, out, rank, barrier)
+        data = prepare(args, out, rank, barrier)
+    except OtherDataError as e:  # remaking the data would replace the tokenizer the checkpoints were trained with
+        _fail(f"--resume: {e}")
     except (OSError, ValueError) as e:
         raise_if_disk_full(e, out / "data")
         _fail(f"--data {args.data}: {e}")
+    train_ids, val_ids, tokenizer, data_info = data.train_ids, data.val_ids, data.tokenizer, data.info
     config = model_config(args, tokenizer, data_info.get("vocab_size"))
     stride = args.stride or args.block_size
     train_data = PackedDataset(train_ids, args.block_size, stride)
@@ -410,7 +303,7 @@ def train_main(argv: list[str] | None = None) -> int:
     options = {k: v for k, v in vars(args).items() if k not in ("config", "resume") and not k.startswith("_")}
     summary = {
         "command": _command(argv, world), "argv": argv, "status": "running", "started": started.isoformat(),
-        "minigpt": minigpt.__version__, "torch": torch.__version__, "python": platform.python_version(),
+        "minigpt": __version__, "torch": torch.__version__, "python": platform.python_version(),
         "world_size": world, "options": options, "model_config": config.to_dict(),
         "parameters": model.num_parameters(), "data": data_info,
         "train_windows": len(train_data), "val_windows": len(val_data) if val_data else 0,
@@ -419,7 +312,7 @@ def train_main(argv: list[str] | None = None) -> int:
     }
     trainer = Trainer(model, train_config, train_data, val_data, tokenizer=tokenizer,
                       run_info={"command": summary["command"], "data": data_info})
-    summary.update(device=_device_description(trainer.device), dtype=str(trainer.dtype).replace("torch.", ""))
+    summary.update(device=describe_device(trainer.device), dtype=str(trainer.dtype).replace("torch.", ""))
     if args.resume:
         try:
             folder = trainer.resume(None if args.resume == "auto" else args.resume)
@@ -482,55 +375,3 @@ def _results(trainer: Trainer, t0: float) -> dict:
         "final_val_loss": round(evals[-1]["val_loss"], 4) if evals else None,
         "checkpoint": str(trainer.last_checkpoint) if trainer.last_checkpoint else None,
     }
-
-
-# ---- export ------------------------------------------------------------------------------------
-
-def export_main(argv: list[str] | None = None) -> int:
-    from .checkpoint import TOKENIZER_NAME, find_checkpoint
-    from .model import MiniGPT
-    from .tokenizer import Tokenizer
-
-    parser = argparse.ArgumentParser(
-        prog="python -m minigpt export",
-        description="Turn a training checkpoint into a Hugging Face folder (config.json, model.safetensors, "
-        "tokenizer.json + tokenizer_config.json when the run has a tokenizer) that MiniGPT.from_pretrained "
-        "and transformers' AutoModelForCausalLM load.",
-    )
-    parser.add_argument("--checkpoint", required=True, help="a checkpoint folder, or a run folder (its newest checkpoint)")
-    parser.add_argument("--out", required=True, help="folder to write")
-    parser.add_argument("--dtype", default="fp32", choices=("fp32", "bf16", "fp16"), help="weight format")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="write into --out even if it is not empty (its model files are replaced)")
-    args = parser.parse_args(argv)
-    prog = "python -m minigpt export"
-
-    folder = find_checkpoint(args.checkpoint)
-    if folder is None:
-        _fail(f"no checkpoint at {args.checkpoint} (expected a step-* folder or a run folder).", prog)
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
-        what = "a model folder" if (out / "config.json").exists() else "not empty" if out.is_dir() else "a file"
-        _fail(f"--out {out} is {what}; nothing was changed. Choose another --out, or add --overwrite to "
-              f"replace its model files.", prog)
-    if out.resolve() == folder.resolve() or folder.resolve() in out.resolve().parents:
-        _fail(f"--out {out} is inside the checkpoint {folder}; export to a folder of its own.", prog)
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
-    try:
-        model = MiniGPT.from_pretrained(folder)
-    except (OSError, ValueError) as e:
-        _fail(str(e), prog)
-    model.save_pretrained(out, dtype=dtype)
-    written = ["config.json", "model.safetensors"]
-    run_dir = folder.parent.parent
-    tok_file = next((p for p in (folder / TOKENIZER_NAME, run_dir / TOKENIZER_NAME) if p.is_file()), None)
-    if tok_file:
-        Tokenizer.from_file(tok_file).save_pretrained(out, model_max_length=model.config.max_seq_len)
-        written += ["tokenizer.json", "tokenizer_config.json"]
-    else:
-        print(f"note: no tokenizer.json next to {folder}; the folder has weights only.")
-    if (run_dir / "run_summary.json").is_file():
-        (out / "run_summary.json").write_text((run_dir / "run_summary.json").read_text(encoding="utf-8"), encoding="utf-8")
-        written.append("run_summary.json")
-    print(f"exported {folder} ({model.num_parameters():,} parameters, {args.dtype}) to {out}: {', '.join(written)}")
-    return 0

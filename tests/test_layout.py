@@ -1,0 +1,194 @@
+"""The package's layout (issue 13): imports flow one way, every module stands alone, files stay readable.
+
+- The import graph of `minigpt`, read from the source with `ast` (module-level imports and the
+  ones inside functions, relative imports resolved), has no cycle. A lazy import inside a
+  function is still a dependency: it only hides a cycle from the interpreter, not from a reader.
+- Every module imports on its own, in a fresh interpreter (`python -c "import minigpt.x"`), so no
+  module works only because another one happened to be imported first.
+- A module over MAX_LINES lines says why at its top: the first paragraph of its docstring names
+  the reason (a sentence with "lines").
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "minigpt"
+MAX_LINES = 400
+
+
+def module_name(path: Path, root: Path = PACKAGE) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def package_modules(root: Path = PACKAGE) -> dict[str, Path]:
+    return {module_name(p, root): p for p in sorted(root.rglob("*.py")) if "assets" not in p.parts}
+
+
+def imported_names(path: Path, name: str) -> set[str]:
+    """Fully qualified names this module imports, anywhere in its body (functions included)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # from ..x import y, resolved against this module's package
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                prefix = ".".join(base + ([node.module] if node.module else []))
+            else:
+                prefix = node.module or ""
+            # `from pkg import name` imports the submodule pkg.name if there is one, else an attribute
+            # of pkg: import_graph() resolves pkg.name to the nearest enclosing module
+            found.update(prefix if alias.name == "*" else f"{prefix}.{alias.name}" for alias in node.names)
+    return found
+
+
+def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    """module -> the package modules it imports (an import of a.b.c counts as one of a.b.c if
+    that is a module, else of the nearest enclosing module; importing a module's own package
+    __init__ implicitly, as Python does, is not an edge)."""
+    modules = package_modules(root)
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in imported_names(path, name):
+            while imported and imported not in modules:
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle as [a, b, ..., a], or None (depth-first search, colours white/grey/black)."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state:
+                cycle = visit(nxt)
+                if cycle:
+                    return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            cycle = visit(node)
+            if cycle:
+                return cycle
+    return None
+
+
+# ---- the checker checks itself on graphs whose answer is known ------------------------------------
+
+def test_find_cycle_on_known_graphs():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"a"}}) == ["a", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"d"}, "c": {"d"}, "d": set()}) is None  # a diamond is fine
+
+
+def test_imports_are_resolved_relative_and_inside_functions(tmp_path):
+    pkg = tmp_path / "minigpt"
+    (pkg / "sub").mkdir(parents=True)
+    source = "from . import sibling\nfrom ..top import thing\ndef f():\n    from .other import g\n    import minigpt.x\n"
+    (pkg / "sub" / "mod.py").write_text(source)
+    found = imported_names(pkg / "sub" / "mod.py", "minigpt.sub.mod")
+    assert found == {"minigpt.sub.sibling", "minigpt.top.thing", "minigpt.sub.other.g", "minigpt.x"}
+    (pkg / "sub" / "__init__.py").write_text("from .mod import f\n")
+    for name in ("__init__.py", "top.py", "x.py", "sub/sibling.py", "sub/other.py"):
+        (pkg / name).write_text("from . import x\n" if name == "top.py" else "")
+    graph = import_graph(pkg)
+    assert graph["minigpt.sub"] == {"minigpt.sub.mod"}  # the attribute f resolves to its module
+    assert graph["minigpt.sub.mod"] == {"minigpt.sub.sibling", "minigpt.top", "minigpt.sub.other", "minigpt.x"}
+    assert graph["minigpt.top"] == {"minigpt.x"}  # `from . import x` imports x, not the package's __init__
+
+
+# ---- the package ------------------------------------------------------------------------------------
+
+def test_import_graph_has_no_cycle():
+    graph = import_graph()
+    assert len(graph) > 20 and sum(map(len, graph.values())) > 40  # the whole package was read
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+@pytest.mark.parametrize("name", sorted(package_modules()))
+def test_module_imports_alone(name):
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    result = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, text=True, env=env,
+                            cwd=PACKAGE.parent, timeout=300)
+    assert result.returncode == 0, f"import {name} failed alone:\n{result.stderr[-3000:]}"
+
+
+def test_main_module_has_the_entry_point():
+    tree = ast.parse((PACKAGE / "__main__.py").read_text(encoding="utf-8"))
+    names = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert "main" in names  # the installed `minigpt` console script of older installs calls minigpt.__main__:main
+
+
+def reason_for_length(path: Path) -> str | None:
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    first = doc.split("\n\n")[0]
+    return first if "lines" in first else None
+
+
+@pytest.mark.parametrize("name", sorted(package_modules()))
+def test_long_modules_say_why(name):
+    path = package_modules()[name]
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    if lines > MAX_LINES:
+        assert reason_for_length(path), (
+            f"{path.relative_to(PACKAGE.parent)} has {lines} lines (> {MAX_LINES}): split it, or say in the first "
+            f"paragraph of its docstring why it is one file (a sentence with the word 'lines')."
+        )
+
+
+# ---- the command line: one module per subcommand --------------------------------------------------
+
+def test_every_subcommand_is_a_module_of_minigpt_cli_with_main():
+    from minigpt.cli import SUBCOMMANDS
+
+    cli = PACKAGE / "cli"
+    helpers = {"__init__", "common"}
+    assert {p.stem for p in cli.glob("*.py")} - helpers == set(SUBCOMMANDS)
+    for name in SUBCOMMANDS:
+        tree = ast.parse((cli / f"{name}.py").read_text(encoding="utf-8"))
+        assert any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body), f"cli/{name}.py has no main()"
+
+
+def test_python_m_minigpt_lists_and_runs_every_subcommand():
+    from minigpt.cli import SUBCOMMANDS
+
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    top = subprocess.run([sys.executable, "-m", "minigpt", "--help"], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert top.returncode == 0 and top.stdout.startswith("usage: python -m minigpt {" + ",".join(SUBCOMMANDS) + "}")
+    for name, help_ in SUBCOMMANDS.items():
+        assert f"  {name:<8} {help_}" in top.stdout
+        sub = subprocess.run([sys.executable, "-m", "minigpt", name, "--help"], capture_output=True, text=True,
+                             env=env, timeout=300)
+        assert sub.returncode == 0 and sub.stdout.startswith(f"usage: python -m minigpt {name}"), (name, sub.stderr)
+    wrong = subprocess.run([sys.executable, "-m", "minigpt", "trian"], capture_output=True, text=True, env=env,
+                           timeout=300)
+    assert wrong.returncode == 2 and "unknown command 'trian'" in wrong.stderr
