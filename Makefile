@@ -21,7 +21,7 @@ BROWSER_CHECK ?= run
 NBVAL := PYTHONHASHSEED=0 PYTHONPATH=scripts $(PY) -m pytest -p nbval_times --nbval --nbval-current-env \
 	--nbval-sanitize-with nbval_sanitize.cfg --notebook-budget $(NB_BUDGET) --notebook-ceiling $(NB_CEILING)
 
-.PHONY: setup test lint test-package book clean notebooks check-notebooks check-notebooks-plain-cpu sweep-heads \
+.PHONY: setup test lint test-package book clean notebooks check-notebooks check-notebooks-plain-cpu sweep-heads timings \
 	browser-check screenshots course-model colab-sim
 
 setup: $(VENV)/.installed
@@ -70,6 +70,19 @@ check-notebooks: setup
 check-notebooks-plain-cpu: setup
 	@echo "nbval on a plainer CPU: $(PLAIN_CPU)"
 	$(PLAIN_CPU) $(NBVAL) notebooks/en
+
+# The instructor guide's time tables, measured: nbval over the en chapters (the zh edition runs the
+# same code cells) on this CPU and on the plainer one, each cell's seconds merged into
+# book/_data/timings.json (scripts/nbval_times.py --times-json), then rendered into the guide's
+# pages. Run it when the machine is otherwise idle; `make timings TIMINGS_NB=notebooks/en/09_scale.ipynb`
+# re-measures one chapter and keeps the others. A failing or slow notebook does not stop the
+# measurement: the JSON records whether nbval passed, and the guide says so.
+TIMINGS_JSON ?= book/_data/timings.json
+TIMINGS_NB ?= notebooks/en
+timings: setup
+	-nice -n 10 env $(NBVAL) --times-json $(TIMINGS_JSON) --times-label this-cpu $(TIMINGS_NB)
+	-nice -n 10 env $(PLAIN_CPU) $(NBVAL) --times-json $(TIMINGS_JSON) --times-label plain-cpu $(TIMINGS_NB)
+	$(PY) scripts/render_instructor.py
 
 browser-check: book
 ifeq ($(BROWSER_CHECK),skip)

@@ -16,7 +16,7 @@ notebook cell index and the section heading it sits under, plus the machine (CPU
 torch, ATen kernels, the environment variables that choose kernels and threads, load average).
 The file is merged: only the notebooks of this run are replaced under NAME, so one chapter can be
 re-measured alone. `make timings` writes book/_data/timings.json this way, and
-scripts/render_instructor_timings.py turns it into the instructor guide's time tables.
+scripts/render_instructor.py turns it into the instructor guide's time tables.
 """
 
 from __future__ import annotations

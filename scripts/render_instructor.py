@@ -1,0 +1,287 @@
+"""Write the instructor guide's generated blocks: time tables and learning-outcome tables.
+
+Time tables come from book/_data/timings.json (written by `make timings`).
+
+Every number in these tables is a measurement: `make timings` runs nbval over the chapters on this
+CPU and on the plainer one (the Makefile's PLAIN_CPU) with `scripts/nbval_times.py --times-json`,
+which records each notebook's seconds and each code cell's. This script renders, between the
+markers below, one table per chapter page and a summary on the guide's index page:
+
+    <!-- timings:01_parameters -->  ...generated...  <!-- /timings -->
+    <!-- timings:all -->            ...generated...  <!-- /timings -->
+
+    python scripts/render_instructor_timings.py            # rewrite the blocks of both editions
+    python scripts/render_instructor_timings.py --check    # exit 1 if a block differs from the JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from course import ROOT, chapter_notebooks  # noqa: E402
+
+TIMINGS = ROOT / "book" / "_data" / "timings.json"
+GUIDE = {ed: ROOT / "book" / ed / "instructor" for ed in ("en", "zh")}
+INDEX = {ed: ROOT / "book" / ed / "instructor_guide.md" for ed in ("en", "zh")}
+BLOCK = re.compile(r"<!-- (?P<kind>timings|outcomes):(?P<key>[\w-]+) -->\n.*?<!-- /(?P=kind) -->", re.S)
+QUIZZES = ROOT / "kit" / "quizzes"
+OBJECTIVES = re.compile(r"^##\s+(What you will learn|Learning objectives|学习目标|本章目标)\s*$")
+
+# Which exercise (by its number in the chapter's `## Exercises`) assesses which learning objective
+# (by its position in the chapter's objectives list). Objectives no exercise assesses are left
+# to the quiz and the in-class questions, and the table shows it.
+EXERCISES = {
+    "01_parameters": {1: [2], 2: [4, 7], 3: [6]},
+    "02_counting": {1: [2, 3], 2: [5], 3: [4]},
+    "03_tokens": {1: [1], 2: [5], 3: [5]},
+    "04_qkv": {1: [1], 2: [4], 3: [3]},
+    "05_heads": {1: [3], 2: [2, 5], 3: [5]},
+    "06_rope": {1: [5], 2: [2], 3: [5]},
+    "07_training": {1: [3], 2: [3, 4], 3: [2]},
+    "08_inference": {1: [3], 2: [1, 4], 3: [2]},
+}
+SLOWEST = 4  # cells listed per chapter, besides the whole notebook
+RUNS = ("this-cpu", "plain-cpu")
+
+TEXT = {
+    "en": {
+        "head": "| | this CPU | plain CPU |\n|---|---:|---:|",
+        "whole": "whole notebook (kernel start included)",
+        "cell": "{section}, code cell {k}",
+        "setup": "setup (kernel start, imports, device)",
+        "gpu": "| GPU runtime | not measured | |",
+        "missing": "Not measured yet: run `make timings TIMINGS_NB=notebooks/en/{stem}.ipynb`.",
+        "machine": (
+            "Measured by `make timings` on {date}: {cpu}, {cores} cores, Python {python}, torch {torch}. "
+            "*This CPU* ran ATen's {cap} kernels; *plain CPU* ran {plain}. The machine was shared "
+            "(load average {load} when the chapter started), so treat these as a busy machine's times."
+        ),
+        "failed": " **nbval reported a failure in this run.**",
+        "all_head": "| chapter | this CPU | plain CPU | slowest cell (this CPU) |\n|---|---:|---:|---:|",
+        "all_row": "| [{title}](instructor/{stem}.md) | {a} | {b} | {c} |",
+        "total": "| all chapters | {a} | {b} | |",
+    },
+    "zh": {
+        "head": "| | 本机 CPU | 朴素 CPU |\n|---|---:|---:|",
+        "whole": "整个 notebook（含内核启动）",
+        "cell": "{section}，第 {k} 个代码单元格",
+        "setup": "准备（内核启动、导入、选设备）",
+        "gpu": "| GPU 运行时 | 未测 | |",
+        "missing": "尚未测量：请运行 `make timings TIMINGS_NB=notebooks/en/{stem}.ipynb`。",
+        "machine": (
+            "由 `make timings` 于 {date} 测得：{cpu}，{cores} 核，Python {python}，torch {torch}。"
+            "“本机 CPU”用的是 ATen 的 {cap} 内核；“朴素 CPU”的设置是 {plain}。"
+            "测量时机器与他人共用（本章开始时负载均值 {load}），所以这是一台忙碌机器上的用时。"
+        ),
+        "failed": " **这次运行中 nbval 报告了失败。**",
+        "all_head": "| 章 | 本机 CPU | 朴素 CPU | 最慢的单元格（本机 CPU） |\n|---|---:|---:|---:|",
+        "all_row": "| [{title}](instructor/{stem}.md) | {a} | {b} | {c} |",
+        "total": "| 全部章节 | {a} | {b} | |",
+    },
+}
+
+
+def seconds(s: float) -> str:
+    return f"{s:.1f} s"
+
+
+def code_cell_labels(edition: str, stem: str) -> list[str]:
+    """A label for every code cell of the chapter in this edition: its section and rank there."""
+    nb = nbformat.read(ROOT / "notebooks" / edition / f"{stem}.ipynb", as_version=4)
+    t = TEXT[edition]
+    labels, section, k = [], "", 0
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            for line in c.source.splitlines():
+                if line.startswith("## "):
+                    section, k = line[3:].strip(), 0
+        elif c.cell_type == "code":
+            k += 1
+            labels.append(t["cell"].format(section=section, k=k) if section else t["setup"])
+    return labels
+
+
+def title_of(edition: str, stem: str) -> str:
+    nb = nbformat.read(ROOT / "notebooks" / edition / f"{stem}.ipynb", as_version=4)
+    return nb.cells[0].source.splitlines()[0].removeprefix("# ").strip()
+
+
+def chapter_block(data: dict, edition: str, stem: str) -> str:
+    t = TEXT[edition]
+    runs = {name: data.get("runs", {}).get(name, {}).get("notebooks", {}).get(stem) for name in RUNS}
+    if not runs["this-cpu"]:
+        return t["missing"].format(stem=stem)
+    labels = code_cell_labels(edition, stem)
+    by_cell = {name: {c["code_cell"]: c["seconds"] for c in (r or {}).get("cells", [])} for name, r in runs.items()}
+    rows = [t["head"]]
+
+    def cell(value: float | None) -> str:
+        return seconds(value) if value is not None else "–"
+
+    plain = runs["plain-cpu"]
+    rows.append(
+        f"| {t['whole']} | {seconds(runs['this-cpu']['seconds'])} | {cell(plain['seconds'] if plain else None)} |"
+    )
+    slowest = sorted(by_cell["this-cpu"].items(), key=lambda kv: -kv[1])[:SLOWEST]
+    for num, sec in slowest:
+        label = labels[num] if num < len(labels) else f"code cell {num}"
+        rows.append(f"| {label} | {seconds(sec)} | {cell(by_cell['plain-cpu'].get(num))} |")
+    rows.append(t["gpu"])
+    m = runs["this-cpu"]
+    mp = (plain or {}).get("machine", {})
+    plain_env = " ".join(f"`{k}={v}`" for k, v in mp.get("env", {}).items()) or "–"
+    machine = m["machine"]
+    note = t["machine"].format(
+        date=m["measured"][:10],
+        cpu=machine["cpu"],
+        cores=machine["cores"],
+        python=machine["python"],
+        torch=machine["torch"],
+        cap=machine["aten_cpu_capability"],
+        plain=plain_env,
+        load=" / ".join(f"{x:.1f}" for x in m.get("load_average_at_start", [])[:1]) or "–",
+    )
+    if not all(r.get("passed", True) for r in runs.values() if r):
+        note += t["failed"]
+    return "\n".join(rows) + "\n\n" + note
+
+
+def all_block(data: dict, edition: str) -> str:
+    t = TEXT[edition]
+    rows = [t["all_head"]]
+    totals = {name: 0.0 for name in RUNS}
+    for path in chapter_notebooks("en"):
+        stem = path.stem
+        r = {name: data.get("runs", {}).get(name, {}).get("notebooks", {}).get(stem) for name in RUNS}
+        a = seconds(r["this-cpu"]["seconds"]) if r["this-cpu"] else "–"
+        b = seconds(r["plain-cpu"]["seconds"]) if r["plain-cpu"] else "–"
+        c = seconds(max(x["seconds"] for x in r["this-cpu"]["cells"])) if r["this-cpu"] else "–"
+        for name in RUNS:
+            totals[name] += r[name]["seconds"] if r[name] else 0.0
+        rows.append(t["all_row"].format(title=title_of(edition, stem), stem=stem, a=a, b=b, c=c))
+    rows.append(t["total"].format(a=seconds(totals["this-cpu"]), b=seconds(totals["plain-cpu"])))
+    return "\n".join(rows)
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+
+
+def objectives(edition: str, stem: str) -> list[str]:
+    """The chapter's learning objectives, one string per bullet, as written in that edition."""
+    nb = nbformat.read(ROOT / "notebooks" / edition / f"{stem}.ipynb", as_version=4)
+    for c in nb.cells:
+        lines = c.source.splitlines() if c.cell_type == "markdown" else []
+        if lines and OBJECTIVES.match(lines[0]):
+            items: list[str] = []
+            for line in lines[1:]:
+                if line.startswith("- "):
+                    items.append(line[2:].strip())
+                elif items and line.startswith("  ") and line.strip():
+                    nxt = line.strip()
+                    # Chinese wraps without a space; English lines join with one
+                    cjk = any(_is_cjk(ch) for ch in (items[-1][-1], nxt[0]))
+                    items[-1] += ("" if cjk else " ") + nxt
+                elif items and not line.strip():
+                    break
+            return items
+    return []  # a chapter still being written: the table says so
+
+
+OUTCOME_TEXT = {
+    "en": {
+        "head": "| # | learning outcome (the chapter's objective) | exercises | quiz questions |\n|---|---|---|---|",
+        "none": "–",
+        "noquiz": "The chapter has no quiz yet (kit/quizzes/en/{stem}.json).",
+        "nogoals": "The chapter has no learning objectives yet (it is being written).",
+    },
+    "zh": {
+        "head": "| # | 学习成果（本章目标） | 练习 | 小测验题号 |\n|---|---|---|---|",
+        "none": "–",
+        "noquiz": "本章还没有小测验（kit/quizzes/zh/{stem}.json）。",
+        "nogoals": "本章还没有学习目标（正在编写中）。",
+    },
+}
+
+
+def outcomes_block(edition: str, stem: str) -> str:
+    t = OUTCOME_TEXT[edition]
+    goals = objectives(edition, stem)
+    quiz_path = QUIZZES / edition / f"{stem}.json"
+    quiz = json.loads(quiz_path.read_text(encoding="utf-8")) if quiz_path.exists() else None
+    by_goal: dict[int, list[int]] = {}
+    for number, q in enumerate(quiz or [], start=1):
+        by_goal.setdefault(int(q["objective"]), []).append(number)
+    exercises: dict[int, list[int]] = {}
+    for ex, goals_of_ex in EXERCISES.get(stem, {}).items():
+        for g in goals_of_ex:
+            if not 1 <= g <= len(goals):
+                raise SystemExit(
+                    f"EXERCISES[{stem!r}]: exercise {ex} names objective {g}, the chapter has {len(goals)}"
+                )
+            exercises.setdefault(g, []).append(ex)
+    if not goals:
+        return t["nogoals"]
+    rows = [t["head"]]
+    for i, goal in enumerate(goals, start=1):
+        ex = ", ".join(str(e) for e in sorted(exercises.get(i, []))) or t["none"]
+        qs = ", ".join(str(q) for q in by_goal.get(i, [])) or t["none"]
+        cell = goal.replace("|", "\\|")
+        rows.append(f"| {i} | {cell} | {ex} | {qs} |")
+    out = "\n".join(rows)
+    if quiz is None:
+        out += "\n\n" + t["noquiz"].format(stem=stem)
+    return out
+
+
+def render(text: str, data: dict, edition: str) -> str:
+    def repl(m: re.Match) -> str:
+        kind, key = m.group("kind"), m.group("key")
+        if kind == "outcomes":
+            body = outcomes_block(edition, key)
+        else:
+            body = all_block(data, edition) if key == "all" else chapter_block(data, edition, key)
+        return f"<!-- {kind}:{key} -->\n{body}\n<!-- /{kind} -->"
+
+    return BLOCK.sub(repl, text)
+
+
+def pages() -> list[tuple[str, Path]]:
+    out = [(ed, INDEX[ed]) for ed in GUIDE]
+    for ed, folder in GUIDE.items():
+        out += [(ed, p) for p in sorted(folder.glob("[0-9][0-9]_*.md"))]
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="exit 1 if a page's generated block is out of date")
+    args = ap.parse_args(argv)
+    data = json.loads(TIMINGS.read_text(encoding="utf-8")) if TIMINGS.exists() else {}
+    stale = []
+    for edition, page in pages():
+        if not page.exists():
+            continue
+        old = page.read_text(encoding="utf-8")
+        new = render(old, data, edition)
+        if new != old:
+            stale.append(page.relative_to(ROOT).as_posix())
+            if not args.check:
+                page.write_text(new, encoding="utf-8")
+    if args.check and stale:
+        print("time tables differ from book/_data/timings.json; run python scripts/render_instructor_timings.py:")
+        print("\n".join(f"  {p}" for p in stale))
+        return 1
+    print(f"{'stale' if args.check else 'rewrote'}: {len(stale)} page(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
