@@ -133,7 +133,7 @@ def _translate_zh_theme(app, exception):
         return
     out = Path(app.outdir)
     for folder in ("book/zh", "notebooks/zh"):
-        for page in (out / folder).glob("*.html"):
+        for page in (out / folder).rglob("*.html"):
             html = page.read_text(encoding="utf-8")
             new = html
             for english, chinese in ZH_THEME_STRINGS.items():
