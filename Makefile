@@ -137,3 +137,11 @@ colab-sim:
 # heads (GQA, MQA); 21 min measured on a shared (loaded) 2-core CPU. Writes the JSON chapter 5 plots.
 sweep-heads: setup
 	nice -n 10 $(PY) scripts/sweep_heads.py --out minigpt/assets/experiments/heads_sweep.json
+
+# Chapter 9's sweep: six sizes (0.14M to 5.2M parameters) at 256 steps of 8 x 128 tokens, three of
+# them also at 1/4 and 4x that budget, seeds, and the two largest at a lower learning rate: 19 runs,
+# 27 min measured on a shared (loaded) 2-core CPU with one thread. Writes the JSON chapter 9 plots;
+# add --resume to keep the runs an earlier invocation recorded and train only the missing ones.
+.PHONY: sweep-scale
+sweep-scale: setup
+	nice -n 10 $(PY) scripts/sweep_scale.py --out minigpt/assets/experiments/scale_sweep.json

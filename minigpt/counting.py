@@ -104,3 +104,63 @@ def flops_per_token(config: ModelConfig, context: int | None = None, training: b
     attention = 4 * c.num_layers * c.num_heads * c.head_dim * context
     forward = 2 * matmul_params + attention
     return 3 * forward if training else forward
+
+
+def moe_parameters(config: ModelConfig, num_experts: int, experts_per_token: int,
+                   context: int | None = None) -> dict[str, int]:
+    """A mixture-of-experts version of `config`, as in Mixtral (Jiang et al. 2024, arXiv:2401.04088):
+    every block's SwiGLU MLP becomes `num_experts` MLPs of the same shape (intermediate_size wide)
+    plus a router, a hidden_size x num_experts matrix without bias, that sends each token to
+    `experts_per_token` of them. Attention, norms, embedding and head are shared.
+
+    total: every weight stored; active: the weights one token passes through (the router, the
+    shared parts and experts_per_token experts per layer); forward_flops_per_token: 2 per active
+    matmul weight plus attention, as flops_per_token (the weighted sum of the experts' outputs is
+    ignored, like the norms)."""
+    for name, value in (("num_experts", num_experts), ("experts_per_token", experts_per_token)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    if experts_per_token > num_experts:
+        raise ValueError(f"experts_per_token={experts_per_token} is more than num_experts={num_experts}: "
+                         f"a token cannot visit more experts than a layer has.")
+    c = config
+    dense = count_parameters(c)
+    mlp = 3 * dense.breakdown["mlp.gate"] // c.num_layers  # one expert: gate, up and down
+    router = c.num_layers * c.hidden_size * num_experts
+    extra_active = c.num_layers * (experts_per_token - 1) * mlp + router
+    return {
+        "total": dense.total + c.num_layers * (num_experts - 1) * mlp + router,
+        "active": dense.total + extra_active,
+        "experts": c.num_layers * num_experts * mlp,
+        "router": router,
+        "forward_flops_per_token": flops_per_token(c, context) + 2 * extra_active,
+    }
+
+
+def training_budget(config: ModelConfig, tokens: int, context: int | None = None, batch_size: int = 1,
+                    kv_bytes_per_value: float = 2) -> dict[str, float]:
+    """What `config` costs to train on `tokens` tokens and to serve `batch_size` sequences of
+    `context` tokens (default max_seq_len), from the functions above.
+
+    training_flops: flops_per_token(training=True) x tokens; six_nd: the 6 N D rule of thumb
+    (Kaplan et al. 2020) with N all parameters; training_state_bytes: AdamW's 16 bytes per
+    parameter (training_memory; activations excluded); weights_bytes: bf16 weights for serving;
+    kv_cache_bytes: K and V of every layer for batch_size x context tokens."""
+    if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens <= 0:
+        raise ValueError(f"tokens must be a positive integer (the training budget), got {tokens!r}.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    context = config.max_seq_len if context is None else context
+    count = count_parameters(config)
+    n = count.total
+    return {
+        "parameters": n,
+        "non_embedding_parameters": n - count.breakdown["embedding"] - count.breakdown["lm_head"],
+        "tokens": tokens,
+        "tokens_per_parameter": tokens / n,
+        "training_flops": flops_per_token(config, context, training=True) * tokens,
+        "six_nd": 6 * n * tokens,
+        "training_state_bytes": training_memory(config)["total"],
+        "weights_bytes": weight_bytes(config, "bf16"),
+        "kv_cache_bytes": kv_cache_bytes_per_token(config, kv_bytes_per_value) * context * batch_size,
+    }

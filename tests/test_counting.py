@@ -5,7 +5,14 @@ import pytest
 import torch
 
 from minigpt import KVCache, MiniGPT, ModelConfig, count_parameters
-from minigpt.counting import flops_per_token, kv_cache_bytes_per_token, training_memory, weight_bytes
+from minigpt.counting import (
+    flops_per_token,
+    kv_cache_bytes_per_token,
+    moe_parameters,
+    training_budget,
+    training_memory,
+    weight_bytes,
+)
 
 
 @pytest.mark.parametrize("preset", ModelConfig.presets())
@@ -138,3 +145,57 @@ def test_flops_equal_torch_flop_counter():
         model(torch.zeros(2, t, dtype=torch.long), output_attentions=True)
     assert counter.get_total_flops() == 2 * t * flops_per_token(config, context=t)
     assert flops_per_token(config, context=t, training=True) == 3 * flops_per_token(config, context=t)
+
+
+# Mixtral 8x7B, Jiang et al. 2024 (arXiv:2401.04088), Table 1: dim 4096, 32 layers, head_dim 128,
+# hidden_dim 14336, 32 heads, 8 KV heads, vocab 32000, 8 experts, top 2.
+MIXTRAL = dict(vocab_size=32000, hidden_size=4096, num_layers=32, num_heads=32, num_kv_heads=8,
+               intermediate_size=14336, max_seq_len=32768, tie_word_embeddings=False)
+
+
+def test_moe_total_equals_transformers_mixtral_on_meta():
+    transformers = pytest.importorskip("transformers")
+    hf_config = transformers.MixtralConfig(vocab_size=32000, hidden_size=4096, intermediate_size=14336,
+                                           num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
+                                           num_local_experts=8, num_experts_per_tok=2, tie_word_embeddings=False)
+    with torch.device("meta"):
+        hf = transformers.AutoModelForCausalLM.from_config(hf_config)
+    names = {n: p.numel() for n, p in hf.named_parameters()}
+    counts = moe_parameters(ModelConfig(**MIXTRAL), num_experts=8, experts_per_token=2)
+    assert counts["total"] == sum(names.values())
+    # Active by hand from transformers' own tensors: everything outside the experts, plus 2/8 of them.
+    experts = sum(v for n, v in names.items() if ".experts." in n)
+    assert counts["experts"] == experts
+    assert counts["active"] == sum(names.values()) - experts + experts * 2 // 8
+    # The paper's rounded figures: 47B parameters, 13B active.
+    assert round(counts["total"] / 1e9) == 47 and round(counts["active"] / 1e9) == 13
+
+
+def test_moe_with_one_expert_is_the_dense_model_plus_its_router():
+    config = ModelConfig.from_preset("course")
+    counts = moe_parameters(config, num_experts=1, experts_per_token=1, context=64)
+    router = config.num_layers * config.hidden_size
+    assert counts["total"] == counts["active"] == count_parameters(config).total + router
+    assert counts["forward_flops_per_token"] == flops_per_token(config, context=64) + 2 * router
+    with pytest.raises(ValueError, match="more than num_experts"):
+        moe_parameters(config, num_experts=2, experts_per_token=3)
+    with pytest.raises(ValueError, match="positive integer"):
+        moe_parameters(config, num_experts=0, experts_per_token=1)
+
+
+def test_training_budget_of_llama_7b_by_hand():
+    config = ModelConfig.from_preset("llama-7b")
+    budget = training_budget(config, tokens=10**12, context=4096, batch_size=2)
+    n = 6738415616  # transformers on the meta device (test_count_equals_transformers_on_meta)
+    assert budget["parameters"] == n
+    assert budget["non_embedding_parameters"] == n - 2 * 32000 * 4096  # untied: embedding and head
+    assert budget["six_nd"] == 6 * n * 10**12
+    # Every matmul weight (the head included, the embedding lookup not) x 2 x 3, plus attention
+    # 3 x 4 x layers x width x context per token.
+    matmul = n - 32000 * 4096 - (2 * 32 + 1) * 4096
+    assert budget["training_flops"] == 10**12 * 3 * (2 * matmul + 4 * 32 * 4096 * 4096)
+    assert budget["training_state_bytes"] == 16 * n
+    assert budget["weights_bytes"] == 2 * n
+    assert budget["kv_cache_bytes"] == 2 * 32 * 4096 * 2 * 4096 * 2  # K and V, layers, width, bf16, tokens, batch
+    with pytest.raises(ValueError, match="tokens must be a positive integer"):
+        training_budget(config, tokens=0)
