@@ -19,14 +19,17 @@ import warnings
 
 import torch
 
-from .cache import KVCache
+from .cache import KVCache, mark_static_address
 
 __all__ = ["CachedDecoder", "UncachedDecoder", "as_batch", "special_ids", "warn_unmasked_padding"]
 
 
 class CachedDecoder:
     """Prefill the prompt in one forward, then one token per forward; the past is read from
-    a KVCache preallocated for prompt + max_new_tokens (no reallocation while decoding)."""
+    a KVCache preallocated for prompt + max_new_tokens (no reallocation while decoding).
+
+    compile=True: a static cache, written where this loop's `slot` (a device tensor) says; the
+    loop moves the slot between steps, outside the compiled step (see minigpt.cache)."""
 
     def __init__(self, model, ids: torch.Tensor, mask: torch.Tensor | None, max_new_tokens: int, compile: bool = False):
         b, t = ids.shape
@@ -41,6 +44,10 @@ class CachedDecoder:
         if compile:
             mode = "reduce-overhead" if ids.device.type == "cuda" else None
             self.forward = torch.compile(model, mode=mode, fullgraph=True, dynamic=False)
+        self.slot = None  # the static cache's next slot, (1,) on the device; None: the cache counts itself
+        if compile:
+            self.slot = torch.full((1,), t, dtype=torch.long, device=ids.device)
+            mark_static_address(self.slot)
         self.mask = self.positions = self.next_position = None
         if mask is not None:  # left padding: mask the pads, count positions over real tokens only
             self.mask = torch.ones(b, t + max_new_tokens, dtype=torch.long, device=ids.device)
@@ -52,6 +59,11 @@ class CachedDecoder:
         """The padding mask over the keys attention will see (a static cache: its whole buffer)."""
         return None if self.mask is None else self.mask[:, : self.cache.key_length(new_tokens)]
 
+    def _slots(self, cache_position) -> dict:
+        """cache_position= for the static cache only: a growing one counts itself (and a model
+        that takes no cache_position, such as a test's stand-in, still works with it)."""
+        return {} if self.slot is None else {"cache_position": cache_position}
+
     def prefill(self) -> torch.Tensor:
         # eager even when compiling: prompt lengths vary, and a prompt is one forward anyway
         out = self.model(
@@ -59,6 +71,7 @@ class CachedDecoder:
             attention_mask=self._mask(self.length),
             position_ids=self.positions,
             kv_cache=self.cache,
+            **self._slots(torch.arange(self.length, device=self.ids.device)),
             logits_to_keep=1,
         )
         return out.logits[:, -1]
@@ -71,8 +84,11 @@ class CachedDecoder:
             attention_mask=self._mask(1),
             position_ids=self.next_position,
             kv_cache=self.cache,
+            **self._slots(self.slot),
             logits_to_keep=1,
         )
+        if self.slot is not None:
+            self.slot += 1  # between steps, outside the compiled graph
         if self.next_position is not None:
             self.next_position += 1
         logits = out.logits[:, -1]

@@ -13,15 +13,16 @@ The loss (minigpt.loss): `labels=` has Hugging Face's meaning (the input ids; sh
 already shifted (position t predicts targets[t]), as the course's data pipeline makes them.
 
 A KV cache is anything with the `Cache` interface below (minigpt.cache.KVCache is the one the
-package ships). The model reads the cache's position, builds the positions and the mask from it,
-and is the only party that advances it, whatever kind of cache it is.
+package ships). The model always works from `cache_position`, the slots of the new tokens
+(transformers' cache_position, litgpt's input_pos): given by the caller, or read from a cache that
+counts its tokens. From it come the position ids, the rotary angles, the mask and where the cache
+writes; after the blocks the model advances the cache, and nobody else does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import torch
 import torch.nn as nn
@@ -29,6 +30,7 @@ import torch.nn.functional as F
 
 from . import hf_format
 from .attention import eager_attention, repeat_kv, sdpa_attention
+from .cache import Cache
 from .config import ModelConfig
 from .loss import IGNORE_INDEX, cross_entropy, shift_labels
 from .rope import RotaryEmbedding, rope_frequencies
@@ -52,29 +54,6 @@ __all__ = [
     "rotate_half",
     "sdpa_attention",
 ]
-
-
-class Cache(Protocol):
-    """What the model needs from a key/value cache (minigpt.cache.KVCache implements it)."""
-
-    @property
-    def past(self) -> int | torch.Tensor:
-        """Tokens stored so far, which is also the position of the next one (an int, or a 0-d
-        device tensor for a cache whose position must not be a Python number, e.g. when compiled)."""
-        ...
-
-    def key_length(self, new_tokens: int) -> int:
-        """How many keys `update` returns once `new_tokens` more are stored."""
-        ...
-
-    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Store this layer's new (B, KVH, T, d) keys/values after the past ones; return the keys and
-        values to attend over, shaped (B, KVH, key_length, d)."""
-        ...
-
-    def advance(self, n: int) -> None:
-        """Move the position past the n tokens every layer has just stored (the model calls it)."""
-        ...
 
 
 class RMSNorm(nn.Module):
@@ -131,6 +110,7 @@ class Attention(nn.Module):
         kv_cache: Cache | None = None,
         layer_idx: int = 0,
         output_attentions: bool = False,
+        cache_position: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         b, t, _ = x.shape
         q = self.q_proj(x).view(b, t, self.num_heads, self.head_dim).transpose(1, 2)
@@ -139,7 +119,7 @@ class Attention(nn.Module):
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         if kv_cache is not None:
             # The cache stores K/V heads before repetition: GQA's memory saving is real.
-            k, v = kv_cache.update(layer_idx, k, v)
+            k, v = kv_cache.update(layer_idx, k, v, cache_position)
         dropout = self.dropout if self.training else 0.0
         weights = None
         if output_attentions:
@@ -183,9 +163,10 @@ class Block(nn.Module):
         mask: torch.Tensor | None = None,
         kv_cache: Cache | None = None,
         output_attentions: bool = False,
+        cache_position: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         attn_out, weights = self.self_attn(
-            self.input_layernorm(x), cos, sin, mask, kv_cache, self.layer_idx, output_attentions
+            self.input_layernorm(x), cos, sin, mask, kv_cache, self.layer_idx, output_attentions, cache_position
         )
         x = x + attn_out
         x = x + self.mlp(self.post_attention_layernorm(x))
@@ -202,8 +183,9 @@ class DecoderOutput:
 class DecoderModel(nn.Module):
     """The stack without the LM head (Hugging Face's `LlamaModel`, hence the `model.` prefix).
 
-    Owns the positions: from the cache's position (or 0) it builds the position ids, the rotary
-    cos/sin and the attention mask, runs the blocks, and advances the cache by the new tokens."""
+    Owns the positions: from cache_position (the caller's, or the cache's length, or 0) it builds
+    the position ids, the rotary cos/sin and the attention mask, runs the blocks, and advances the
+    cache by the new tokens."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -220,11 +202,22 @@ class DecoderModel(nn.Module):
         attention_mask: torch.Tensor | None = None,
         position_ids: torch.Tensor | None = None,
         kv_cache: Cache | None = None,
+        cache_position: torch.Tensor | None = None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
     ) -> DecoderOutput:
         b, t = input_ids.shape
-        past = kv_cache.past if kv_cache is not None else 0
+        past = None  # the cached length when it is a Python number (then a mask may be skipped)
+        if cache_position is None:
+            past = kv_cache.length if kv_cache is not None else 0
+            if past is None:
+                raise ValueError(
+                    "This KV cache does not count its tokens (a static KVCache): pass cache_position=, the "
+                    "slots of the new tokens (a (T,) device tensor), as minigpt.decoding.CachedDecoder does."
+                )
+            cache_position = past + torch.arange(t, device=input_ids.device)
+        elif kv_cache is None:
+            raise ValueError("cache_position names slots of a KV cache: pass kv_cache= too (or position_ids=).")
         keys = kv_cache.key_length(t) if kv_cache is not None else t
         if keys > self.config.max_seq_len:
             raise ValueError(
@@ -233,19 +226,18 @@ class DecoderModel(nn.Module):
                 f"last {self.config.max_seq_len} tokens."
             )
         self._check_ids(input_ids)
-        cache_position = past + torch.arange(t, device=input_ids.device)  # the new tokens' slots
         if position_ids is None:
             position_ids = cache_position.unsqueeze(0).expand(b, t)
         # Without padding, a prefill or a single new token that sees every key needs no mask
-        # (SDPA's is_causal path); a position held on the device is not known here: mask.
-        plain = attention_mask is None and isinstance(past, int) and keys == past + t and (past == 0 or t == 1)
+        # (SDPA's is_causal path); positions only the device knows get one.
+        plain = attention_mask is None and past is not None and keys == past + t and (past == 0 or t == 1)
         mask = None if plain else _attention_mask(attention_mask, b, cache_position, keys)
 
         x = self.embed_tokens(input_ids)
         cos, sin = self.rotary_emb(x, position_ids)
         attentions, hidden_states = [], [x]
         for block in self.layers:
-            x, weights = block(x, cos, sin, mask, kv_cache, output_attentions)
+            x, weights = block(x, cos, sin, mask, kv_cache, output_attentions, cache_position)
             attentions.append(weights)
             hidden_states.append(x)
         if kv_cache is not None:
@@ -305,6 +297,7 @@ class MiniGPT(nn.Module):
         attention_mask: torch.Tensor | None = None,
         position_ids: torch.Tensor | None = None,
         kv_cache: Cache | None = None,
+        cache_position: torch.Tensor | None = None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
         logits_to_keep: int = 0,
@@ -314,10 +307,12 @@ class MiniGPT(nn.Module):
         labels:         (B, T) Hugging Face style: the ids to predict, unshifted (usually input_ids
                         itself); position t is scored against labels[t + 1]; -100 = no loss.
         targets:        (B, T) already shifted: position t is scored against targets[t]; -100 = no loss.
-        attention_mask: (B, past + T) for a growing cache (B, cache length) for a static one;
-                        1 for real tokens, 0 for padding.
-        position_ids:   (B, T); default past, past+1, ... Left-padded batches pass their own.
+        attention_mask: (B, key_length): one entry per key attended (cached and new; a static
+                        cache: its whole buffer), 1 for real tokens, 0 for padding.
+        position_ids:   (B, T); default cache_position. Left-padded batches pass their own.
         kv_cache:       a Cache (minigpt.cache.KVCache), filled and advanced in place.
+        cache_position: (T,) the cache slots of the new tokens; default past, past+1, ... from
+                        kv_cache.length (required for a cache that does not count, e.g. static).
         logits_to_keep: if > 0, only the last that many positions get logits (decoding needs 1).
         """
         out = self.model(
@@ -325,6 +320,7 @@ class MiniGPT(nn.Module):
             attention_mask=attention_mask,
             position_ids=position_ids,
             kv_cache=kv_cache,
+            cache_position=cache_position,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
         )

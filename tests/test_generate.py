@@ -140,19 +140,29 @@ def test_static_cache_gives_the_same_logits(kv_heads, padded, monkeypatch):
     torch.testing.assert_close(static, growing, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("static", [False, True])
-def test_the_model_advances_every_kind_of_cache(model, static):
+def test_the_model_advances_a_growing_cache_and_a_static_one_is_written_where_told(model):
     from minigpt.cache import KVCache
 
-    cache = KVCache(model.config, 1, max_len=20, static=static)
+    growing = KVCache(model.config, 1, max_len=20)
+    static = KVCache(model.config, 1, max_len=20, static=True)
+    ids = torch.tensor([[1, 2, 3, 4]])
     with torch.inference_mode():
-        model(torch.tensor([[1, 2, 3]]), kv_cache=cache)
-        assert cache.length == 3  # the model moved it, whatever the kind; nobody else does
-        model(torch.tensor([[4]]), kv_cache=cache)
-        assert cache.length == 4
-        k, _ = cache.update(0, *(torch.ones(1, model.config.num_kv_heads, 1, model.config.head_dim),) * 2)
-    # static: the whole buffer, slot 4 written; growing: the 5 filled slots
-    assert k.shape[2] == (20 if static else 5) and bool((k[:, :, 4] == 1).all())
+        model(ids[:, :3], kv_cache=growing)
+        assert growing.length == 3  # the model counted them; nobody else does
+        last = model(ids[:, 3:], kv_cache=growing).logits
+        assert growing.length == 4
+        with pytest.raises(ValueError, match="cache_position"):
+            model(ids, kv_cache=static)  # a static cache does not count: the caller says where
+        model(ids[:, :3], kv_cache=static, cache_position=torch.arange(3))
+        slot = torch.tensor([3])
+        same = model(ids[:, 3:], kv_cache=static, cache_position=slot).logits
+        assert static.length is None and slot.item() == 3  # the model moved nothing of the caller's
+    torch.testing.assert_close(same, last, atol=1e-5, rtol=0)
+    # static: the whole buffer is handed to attention, slots 0-3 written, the rest still empty
+    assert (
+        static.k.shape[3] == 20 and bool(static.k[0, :, :, 4:].eq(0).all()) and bool(static.k[0, :, :, 3].ne(0).any())
+    )
+    torch.testing.assert_close(static.k[:, :, :, :4], growing.k[:, :, :, :4], atol=1e-5, rtol=0)
 
 
 def test_compiled_decode_compiles_once_and_matches_eager(model, monkeypatch):
