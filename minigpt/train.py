@@ -65,9 +65,9 @@ from torch.utils.data import DataLoader
 
 from .checkpoint import CHECKPOINTS, list_checkpoints, load_checkpoint, load_weights, save_checkpoint
 from .counting import flops_per_token
-from .data.datasets import ResumableSampler, collate
+from .data.datasets import ResumableSampler, collate, target_key
 from .devices import grad_scaler, resolve_device, resolve_dtype, setup_distributed
-from .loss import IGNORE_INDEX, cross_entropy
+from .loss import IGNORE_INDEX, cross_entropy, shift_labels
 from .model import MiniGPT
 from .schedule import KINDS, Schedule
 
@@ -174,23 +174,29 @@ class _LossSum(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids, labels, attention_mask=None):
+    def forward(self, input_ids, targets, attention_mask=None):
         logits = self.model(input_ids, attention_mask=attention_mask).logits
-        return cross_entropy(logits, labels, reduction="sum")  # labels here: the batch's shifted targets
+        return cross_entropy(logits, targets, reduction="sum")
 
 
 def _as_batch(batch) -> dict[str, torch.Tensor]:
-    if isinstance(batch, dict):
+    """{"input_ids", "targets"[, "attention_mask"]}: from (x, y) windows, from dicts with targets
+    (already shifted), or from dicts with Hugging Face labels (shifted here, as transformers does)."""
+    if not isinstance(batch, dict):
+        return {"input_ids": batch[0], "targets": batch[1]}
+    if target_key(batch) == "targets":
         return batch
-    x, y = batch[0], batch[1]
-    return {"input_ids": x, "labels": y}
+    out = {k: v for k, v in batch.items() if k != "labels"}
+    out["targets"] = shift_labels(batch["labels"])
+    return out
 
 
 # ---- the trainer -------------------------------------------------------------------------------
 
 class Trainer:
-    """Train `model` on `train_data` (a Dataset of (x, y) windows or of {"input_ids", "labels"}
-    dicts, e.g. minigpt.data.PackedDataset / SFTDataset), evaluating on `val_data`.
+    """Train `model` on `train_data` (a Dataset of (x, y) windows or of {"input_ids", "targets"}
+    dicts, e.g. minigpt.data.PackedDataset / SFTDataset; dicts with Hugging Face "labels" instead
+    of "targets" are shifted first, as transformers does), evaluating on `val_data`.
 
     on_step(metrics) / on_eval(metrics): called after every step / evaluation, on every process
     (check `trainer.is_main` before drawing). `tokenizer` is saved into checkpoints;
@@ -255,12 +261,12 @@ class Trainer:
         (sum of CE over every target token of the step, all processes) / (their count N).
         Returns (that CE sum over all processes, N, input tokens over all processes)."""
         batches = [_as_batch(b) for b in micro_batches]
-        targets = sum(int((b["labels"] != IGNORE_INDEX).sum()) for b in batches)
+        targets = sum(int((b["targets"] != IGNORE_INDEX).sum()) for b in batches)
         tokens = sum(int(b["attention_mask"].sum()) if "attention_mask" in b else b["input_ids"].numel()
                      for b in batches)
         targets, tokens = (int(v) for v in self._sum_over_processes([targets, tokens]))
         if targets == 0:
-            raise ValueError(f"Step {self.step + 1} has no target tokens (every label is -100): check the loss masks.")
+            raise ValueError(f"Step {self.step + 1} has no target tokens (every target is -100): check the loss masks.")
         # DDP averages gradients over processes; multiplying by world_size turns that into a sum.
         scale = self.world_size / targets
         loss_sum = torch.zeros((), device=self.device)
@@ -374,7 +380,7 @@ class Trainer:
             with self._autocast():
                 s = self.loss_module(**batch)  # eager: no second compilation for the no-grad graph
             total[0] += s.item()
-            total[1] += int((batch["labels"] != IGNORE_INDEX).sum())
+            total[1] += int((batch["targets"] != IGNORE_INDEX).sum())
         self.model.train()
         loss_sum, count = self._sum_over_processes(total)
         return loss_sum / max(count, 1)

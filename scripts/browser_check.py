@@ -51,7 +51,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from course import COLAB_BADGE_SVG, ROOT, colab_url  # noqa: E402
+from book_common import COLAB_BADGE_SVG, ROOT, colab_url  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -42,7 +42,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from course import EDITIONS, NOTEBOOKS, ROOT, merge_streams, rel  # noqa: E402
+from book_common import EDITIONS, NOTEBOOKS, ROOT, merge_streams, rel  # noqa: E402
 
 FC_ID = re.compile(r"\bFC-\d{2}-\d+\b")
 # A fact-check box is a block quote whose first line is "> **Fact check FC-NN-M**" (en) or

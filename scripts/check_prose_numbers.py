@@ -33,7 +33,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from course import ROOT, chapter_notebooks, rel  # noqa: E402
+from book_common import ROOT, chapter_notebooks, rel  # noqa: E402
 
 ALLOW_FILE = ROOT / "scripts" / "prose_numbers_allow.txt"
 

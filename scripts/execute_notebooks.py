@@ -26,7 +26,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from course import chapter_notebooks, merge_streams, rel  # noqa: E402
+from book_common import chapter_notebooks, merge_streams, rel  # noqa: E402
 
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"

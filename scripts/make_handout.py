@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from course import EDITIONS, chapter_notebooks  # noqa: E402
+from book_common import EDITIONS, chapter_notebooks  # noqa: E402
 
 
 def main(argv=None) -> int:

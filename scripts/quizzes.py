@@ -234,7 +234,7 @@ def main() -> int:
     import nbformat
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from course import NOTEBOOKS
+    from book_common import NOTEBOOKS
 
     problems, n = [], 0
     names = sorted({p.stem for ed in ("zh", "en") for p in (QUIZ_DIR / ed).glob("*.json")})

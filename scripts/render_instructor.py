@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from course import ROOT, chapter_notebooks  # noqa: E402
+from book_common import ROOT, chapter_notebooks  # noqa: E402
 
 TIMINGS = ROOT / "book" / "_data" / "timings.json"
 GUIDE = {ed: ROOT / "book" / ed / "instructor" for ed in ("en", "zh")}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser_check import WAIT_FOR_IMAGES, launch, serve, toc_pages  # noqa: E402
-from course import ROOT  # noqa: E402
+from book_common import ROOT  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from course import (  # noqa: E402
+from book_common import (  # noqa: E402
     COLAB_BADGE_SVG,
     KERNELSPEC,
     ROOT,

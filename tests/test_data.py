@@ -433,14 +433,26 @@ def test_pad_collate_masks_padding():
     ds = ExampleDataset([[1, 2, 3, 4, 5], [6, 7, 8], ([9, 10, 11, 12], [0, 0, 1, 1])])
     batch = PadCollate(pad_id=0)([ds[0], ds[1], ds[2]])
     assert batch["input_ids"].tolist() == [[1, 2, 3, 4], [6, 7, 0, 0], [9, 10, 11, 0]]
-    assert batch["labels"].tolist() == [[2, 3, 4, 5], [7, 8, -100, -100], [-100, 11, 12, -100]]
+    assert batch["targets"].tolist() == [[2, 3, 4, 5], [7, 8, -100, -100], [-100, 11, 12, -100]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 0, 0], [1, 1, 1, 0]]
     assert PadCollate(0, pad_to_multiple_of=8)([ds[1]])["input_ids"].shape == (1, 8)
 
 
+def test_collate_keeps_the_name_of_the_targets():
+    from minigpt.data import collate
+
+    windows = collate([(torch.tensor([1, 2]), torch.tensor([2, 3])), (torch.tensor([4, 5]), torch.tensor([5, 6]))])
+    assert sorted(windows) == ["input_ids", "targets"] and windows["targets"].tolist() == [[2, 3], [5, 6]]
+    # Hugging Face examples keep their unshifted labels (the trainer shifts them), padded with -100
+    hf = collate([{"input_ids": [1, 2, 3], "labels": [1, 2, 3]}, {"input_ids": [4], "labels": [4]}])
+    assert hf["labels"].tolist() == [[1, 2, 3], [4, -100, -100]] and "targets" not in hf
+    with pytest.raises(ValueError, match="needs 'targets'"):
+        collate([{"input_ids": [1, 2]}])
+
+
 def test_example_dataset_truncates_and_drops_examples_with_nothing_to_learn():
     ds = ExampleDataset([list(range(10)), ([1, 2, 3, 4, 5], [0, 0, 0, 0, 1]), [7]], max_len=3)
-    assert ds[0]["input_ids"].tolist() == [0, 1, 2] and ds[0]["labels"].tolist() == [1, 2, 3]
+    assert ds[0]["input_ids"].tolist() == [0, 1, 2] and ds[0]["targets"].tolist() == [1, 2, 3]
     assert len(ds) == 1 and ds.dropped == 2
     with pytest.raises(ValueError, match="No example has anything to learn"):
         ExampleDataset([[1]])
@@ -452,9 +464,9 @@ def test_chat_sft_learns_exactly_the_answer_and_im_end(tok):
     text = f"{IM_START}user\n{prompt}{IM_END}\n{IM_START}assistant\n{answer}{IM_END}\n"
     assert ids == tok.encode(text)  # piecewise encoding equals encoding the whole chat
     item = SFTDataset(tok, [(prompt, answer)])[0]
-    learned = [t for t in item["labels"].tolist() if t != IGNORE_INDEX]
+    learned = [t for t in item["targets"].tolist() if t != IGNORE_INDEX]
     assert tok.decode(learned) == answer + IM_END
-    assert item["labels"].tolist()[-1] == IGNORE_INDEX  # the final "\n" is not learned
+    assert item["targets"].tolist()[-1] == IGNORE_INDEX  # the final "\n" is not learned
     assert chat_prompt_ids(tok, [{"role": "user", "content": prompt}]) == tok.encode(
         f"{IM_START}user\n{prompt}{IM_END}\n{IM_START}assistant\n")
 
@@ -494,12 +506,12 @@ def test_padded_batch_loss_equals_unpadded_loss(tok):
     with torch.no_grad():
         for e in examples:
             logits = model(e["input_ids"][None]).logits[0]
-            total += F.cross_entropy(logits, e["labels"], ignore_index=IGNORE_INDEX, reduction="sum").item()
-            count += int((e["labels"] != IGNORE_INDEX).sum())
+            total += F.cross_entropy(logits, e["targets"], ignore_index=IGNORE_INDEX, reduction="sum").item()
+            count += int((e["targets"] != IGNORE_INDEX).sum())
         reference = total / count
 
         batch = PadCollate(tok.pad_id)(examples)
-        padded = model(batch["input_ids"], targets=batch["labels"], attention_mask=batch["attention_mask"]).loss.item()
+        padded = model(batch["input_ids"], targets=batch["targets"], attention_mask=batch["attention_mask"]).loss.item()
         assert padded == pytest.approx(reference, rel=1e-5, abs=1e-6)
 
         # Leave the mask out (pads and prompts learned like any token): a different loss.
@@ -507,6 +519,6 @@ def test_padded_batch_loss_equals_unpadded_loss(tok):
         no_mask = model(batch["input_ids"], targets=unmasked, attention_mask=batch["attention_mask"]).loss.item()
         assert abs(no_mask - reference) > 1e-3
         # Only the padding mask left out (labels on pads = the pad id): also different.
-        pads_learned = batch["labels"].masked_fill(batch["attention_mask"] == 0, tok.pad_id)
+        pads_learned = batch["targets"].masked_fill(batch["attention_mask"] == 0, tok.pad_id)
         loss = model(batch["input_ids"], targets=pads_learned, attention_mask=batch["attention_mask"]).loss.item()
         assert abs(loss - reference) > 1e-3

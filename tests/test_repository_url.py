@@ -69,7 +69,7 @@ def test_the_url_is_typed_only_in_config():
             typed.append(rel)
     assert not typed, (
         f"the repository URL ({url}) is typed outside _config.yml in: {', '.join(sorted(typed))}. "
-        "Derive it from _config.yml instead (scripts/course.py: repository(), colab_url(), pip_spec())."
+        "Derive it from _config.yml instead (scripts/book_common.py: repository(), colab_url(), pip_spec())."
     )
 
 

@@ -48,7 +48,7 @@ class MaskedExamples(torch.utils.data.Dataset):
         return len(self.x)
 
     def __getitem__(self, i):
-        return {"input_ids": self.x[i], "labels": self.y[i]}
+        return {"input_ids": self.x[i], "targets": self.y[i]}
 
 
 def grads(model):
@@ -68,15 +68,33 @@ def micro_batches():
         y = torch.randint(0, 256, (2, 20), generator=g)
         flat = y.view(-1)
         flat[targets:] = IGNORE
-        out.append({"input_ids": x, "labels": flat.view(2, 20)})
+        out.append({"input_ids": x, "targets": flat.view(2, 20)})
     return out
+
+
+def test_hugging_face_labels_are_shifted_like_transformers_does():
+    """A batch written for transformers ({"input_ids", "labels"}: the ids themselves, -100 where no
+    loss) trains exactly like the same text given as shifted targets, and its loss is the model's
+    own labels= loss (which shifts inside, as LlamaForCausalLM does)."""
+    g = torch.Generator().manual_seed(2)
+    ids = torch.randint(0, 256, (2, 21), generator=g)
+    labels = ids.clone()
+    labels[0, :5] = IGNORE  # a prompt that is not learned
+    targets = torch.cat([labels[:, 1:], torch.full((2, 1), IGNORE)], dim=1)  # by hand: position t -> labels[t + 1]
+    hf_model, ours_model, ref_model = tiny(), tiny(), tiny()
+    hf_sum, hf_n, _ = Trainer(hf_model, cfg()).compute_gradients([{"input_ids": ids, "labels": labels}])
+    our_sum, our_n, _ = Trainer(ours_model, cfg()).compute_gradients([{"input_ids": ids, "targets": targets}])
+    assert hf_n == our_n == 2 * 20 - 4 and abs(hf_sum.item() - our_sum.item()) < 1e-4
+    assert max_diff(grads(hf_model), grads(ours_model)) < 1e-6
+    ref_model(ids, labels=labels).loss.backward()
+    assert max_diff(grads(ref_model), grads(hf_model)) < 1e-6
 
 
 # ---- accumulation ------------------------------------------------------------------------------
 
 def test_accumulation_equals_one_big_batch_with_uneven_masks():
     parts = micro_batches()
-    big = {k: torch.cat([b[k] for b in parts]) for k in ("input_ids", "labels")}
+    big = {k: torch.cat([b[k] for b in parts]) for k in ("input_ids", "targets")}
 
     small_model, big_model, naive_model, ref_model = tiny(), tiny(), tiny(), tiny()
     loss_sum, n, _ = Trainer(small_model, cfg()).compute_gradients(parts)
@@ -88,13 +106,13 @@ def test_accumulation_equals_one_big_batch_with_uneven_masks():
     assert max_diff(g_small, g_big) < 1e-6
 
     # The big batch's gradient is the gradient of the model's own mean loss over its targets.
-    ref_model(big["input_ids"], targets=big["labels"]).loss.backward()
+    ref_model(big["input_ids"], targets=big["targets"]).loss.backward()
     assert max_diff(grads(ref_model), g_big) < 1e-6
 
     # The naive recipe (mean per micro-batch, divided by k) weights the 3 targets of the first
     # micro-batch like the 40 of the second: a clearly different gradient.
     for b in parts:
-        (naive_model(b["input_ids"], targets=b["labels"]).loss / len(parts)).backward()
+        (naive_model(b["input_ids"], targets=b["targets"]).loss / len(parts)).backward()
     assert max_diff(grads(naive_model), g_big) > 1e-3
 
 

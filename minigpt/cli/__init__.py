@@ -10,7 +10,6 @@ calls and errors into one line on stderr (cli/common.py). Nothing here is import
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 
 SUBCOMMANDS = {
@@ -36,7 +35,4 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nerror: unknown command {argv[0]!r}", file=sys.stderr)
             return 2
         return 0
-    name = argv[0]
-    if importlib.util.find_spec(module_of(name)) is None and name == "sample":  # until cli/sample.py is committed
-        return importlib.import_module("minigpt.sample_cli").main(argv[1:]) or 0
-    return importlib.import_module(module_of(name)).main(argv[1:]) or 0
+    return importlib.import_module(module_of(argv[0])).main(argv[1:]) or 0

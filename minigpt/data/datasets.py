@@ -1,17 +1,19 @@
 """Datasets: where the shifted targets and the loss masks are made.
 
 A language model predicts token t+1 from tokens 0..t. So a training pair is the same ids
-twice, shifted by one: X = ids[i : i+T], Y = ids[i+1 : i+T+1]. The model (minigpt.model)
-takes Y as given and does not shift again.
+twice, shifted by one: X = ids[i : i+T], Y = ids[i+1 : i+T+1]. Y is what the package calls
+`targets` (already shifted: position t is scored against targets[t]), the name the model's
+forward and the trainer take it by; `labels` keeps Hugging Face's meaning, the unshifted ids,
+shifted inside (minigpt.loss). So a batch from here goes to `model(**batch)` or the Trainer as is.
 
 Three shapes of data:
 
 - `PackedDataset`: one long stream cut into windows (pretraining). No padding needed.
 - `ExampleDataset` + `PadCollate`: separate examples of different lengths, padded on the right
-  to the longest in the batch. Padding positions get label -100 (ignored by the loss) and
+  to the longest in the batch. Padding positions get target -100 (ignored by the loss) and
   attention_mask 0, so a padded batch has exactly the loss of its examples run one by one.
 - `SFTDataset`: prompt/answer pairs or chats, where only the answer is learned: the prompt's
-  labels are -100 too, so the model is trained to answer, not to write questions.
+  targets are -100 too, so the model is trained to answer, not to write questions.
 
 `ResumableSampler` orders a dataset's items (shuffled, epoch after epoch) as a pure function of
 (seed, position), so a trainer that stops at step s resumes exactly by starting the sampler at
@@ -108,21 +110,21 @@ class ResumableSampler(Sampler[int]):
 # ---- variable-length examples, padding, answer-only masks ----------------------------------
 
 def shift(ids: Sequence[int], loss_mask: Sequence[int] | None = None) -> tuple[list[int], list[int]]:
-    """(input_ids, labels) = (ids[:-1], ids[1:]), with labels -100 where loss_mask[1:] is 0.
+    """(input_ids, targets) = (ids[:-1], ids[1:]), with targets -100 where loss_mask[1:] is 0.
 
     loss_mask[j] = 1 means "token j is something to learn to predict" (from tokens before it)."""
     ids = [int(i) for i in ids]
-    labels = ids[1:]
+    targets = ids[1:]
     if loss_mask is not None:
         if len(loss_mask) != len(ids):
             raise ValueError(f"loss_mask has {len(loss_mask)} entries for {len(ids)} ids.")
-        labels = [y if m else IGNORE_INDEX for y, m in zip(labels, loss_mask[1:], strict=True)]
-    return ids[:-1], labels
+        targets = [y if m else IGNORE_INDEX for y, m in zip(targets, loss_mask[1:], strict=True)]
+    return ids[:-1], targets
 
 
 class ExampleDataset(Dataset):
     """Separate token sequences (id lists, or (ids, loss_mask) tuples), returned already shifted:
-    item = {"input_ids": LongTensor (L-1,), "labels": LongTensor (L-1,)}.
+    item = {"input_ids": LongTensor (L-1,), "targets": LongTensor (L-1,)}.
 
     Sequences longer than max_len + 1 are cut to max_len + 1 (a model with context max_len
     sees max_len inputs); one left with nothing to learn is dropped and counted in `dropped`."""
@@ -152,15 +154,16 @@ class ExampleDataset(Dataset):
 
     def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
         x, y = self.items[k]
-        return {"input_ids": torch.tensor(x, dtype=torch.long), "labels": torch.tensor(y, dtype=torch.long)}
+        return {"input_ids": torch.tensor(x, dtype=torch.long), "targets": torch.tensor(y, dtype=torch.long)}
 
 
 class PadCollate:
     """Batch examples of different lengths: pad on the right to the longest (or a multiple of
-    `pad_to_multiple_of`), labels -100 and attention_mask 0 on padding.
+    `pad_to_multiple_of`), targets -100 and attention_mask 0 on padding. Examples with
+    Hugging Face `labels` (unshifted) instead of `targets` are padded the same way, under that name.
 
     Right padding keeps every real token at its own position 0, 1, 2, ... and, with causal
-    attention, no real token ever looks at a pad; the -100 labels keep pads out of the loss."""
+    attention, no real token ever looks at a pad; the -100 targets keep pads out of the loss."""
 
     def __init__(self, pad_id: int, pad_to_multiple_of: int | None = None):
         self.pad_id, self.multiple = pad_id, pad_to_multiple_of
@@ -169,29 +172,41 @@ class PadCollate:
         longest = max(len(ex["input_ids"]) for ex in examples)
         if self.multiple:
             longest = -(-longest // self.multiple) * self.multiple
+        key = target_key(examples[0])
         batch = {
             "input_ids": torch.full((len(examples), longest), self.pad_id, dtype=torch.long),
-            "labels": torch.full((len(examples), longest), IGNORE_INDEX, dtype=torch.long),
+            key: torch.full((len(examples), longest), IGNORE_INDEX, dtype=torch.long),
             "attention_mask": torch.zeros((len(examples), longest), dtype=torch.long),
         }
         for row, ex in enumerate(examples):
             n = len(ex["input_ids"])
             batch["input_ids"][row, :n] = torch.as_tensor(ex["input_ids"])
-            batch["labels"][row, :n] = torch.as_tensor(ex["labels"])
+            batch[key][row, :n] = torch.as_tensor(ex[key])
             batch["attention_mask"][row, :n] = 1
         return batch
 
 
+def target_key(example: dict) -> str:
+    """"targets" (already shifted) or "labels" (Hugging Face's, shifted inside): which one an
+    example or batch carries."""
+    for key in ("targets", "labels"):
+        if key in example:
+            return key
+    raise ValueError(f"An example needs 'targets' (already shifted, as the datasets here make them) or 'labels' "
+                     f"(Hugging Face's: the input ids, shifted inside); it has {sorted(example)}.")
+
+
 def collate(items: list) -> dict[str, torch.Tensor]:
-    """The trainer's default batching: (x, y) windows are stacked; dict examples of different
-    lengths are padded (PadCollate). Equal-length batches get no attention_mask, so attention
-    keeps its fast causal path."""
+    """The trainer's default batching: (x, y) windows are stacked as input_ids and targets; dict
+    examples of different lengths are padded (PadCollate). Equal-length batches get no
+    attention_mask, so attention keeps its fast causal path."""
     if isinstance(items[0], dict):
         if len({len(it["input_ids"]) for it in items}) == 1 and "attention_mask" not in items[0]:
-            return {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in ("input_ids", "labels")}
+            keys = ("input_ids", target_key(items[0]))
+            return {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in keys}
         return PadCollate(pad_id=0)(items)
     xs, ys = zip(*items, strict=True)
-    return {"input_ids": torch.stack(xs), "labels": torch.stack(ys)}
+    return {"input_ids": torch.stack(xs), "targets": torch.stack(ys)}
 
 
 def chat_example(tokenizer, messages: list[dict]) -> tuple[list[int], list[int]]:
