@@ -177,6 +177,17 @@ def test_quiz_is_well_formed(edition, notebook):
 
 
 @pytest.mark.parametrize(("edition", "notebook"), CASES, ids=IDS)
+def test_every_objective_is_assessed(edition, notebook):
+    path = quiz_path(edition, notebook)
+    if not path.exists():
+        pytest.fail(f"no quiz {path.relative_to(ROOT)}")
+    n_objectives = objective_count(load_notebook(notebook), edition)
+    asked = {q.get("objective") for q in load_quiz(path)}
+    missing = [i for i in range(1, n_objectives + 1) if i not in asked]
+    assert not missing, f"{path.name}: no question assesses objective(s) {missing} of {notebook.name}"
+
+
+@pytest.mark.parametrize(("edition", "notebook"), CASES, ids=IDS)
 def test_numeric_answers_are_printed_by_the_chapter(edition, notebook):
     path = quiz_path(edition, notebook)
     if not path.exists():
