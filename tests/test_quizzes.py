@@ -1,9 +1,8 @@
 """The chapter quizzes (kit/quizzes/{en,zh}/NN_slug.json, jupyterquiz's JSON format).
 
 Every chapter notebook of both editions has a quiz; each quiz is well formed for jupyterquiz,
-ties every question to one of the chapter's objectives (and assesses every objective) and to
-a heading of the chapter, and
-the two editions ask the same questions with the same answers. A numeric answer is a number
+ties every question to one of the chapter's objectives (and assesses every objective) and to a
+heading of the chapter, and the two editions ask the same questions with the same answers. A numeric answer is a number
 the chapter prints (or a literal in its code), unless the question says how it is computed.
 """
 
