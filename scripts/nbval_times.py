@@ -11,7 +11,8 @@ can be several times slower for a while. The run fails only when a notebook take
 --notebook-ceiling times the budget (default 3; 0 turns the ceiling off).
 
 With --times-json PATH (and --times-label NAME, e.g. this-cpu or plain-cpu) the run also records,
-per notebook, its seconds, whether every cell passed, and every code cell's seconds with the
+per notebook, its seconds, whether every cell passed, and every code cell's seconds (wall time,
+and the CPU seconds of nbval's kernel, which a busy machine hardly changes) with the
 notebook cell index and the section heading it sits under, plus the machine (CPU model, cores,
 torch, ATen kernels, the environment variables that choose kernels and threads, load average).
 The file is merged: only the notebooks of this run are replaced under NAME, so one chapter can be
@@ -35,6 +36,7 @@ import pytest
 _times: dict[str, float] = defaultdict(float)
 _cells: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
 _failed: set[str] = set()
+_cpu: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
 _load_before: dict[str, list[float]] = {}
 
 # Environment variables that choose CPU kernels and thread counts (the Makefile's PLAIN_CPU).
@@ -71,6 +73,38 @@ def pytest_addoption(parser):
         default="this-cpu",
         help="name of this run's environment in --times-json (default this-cpu; e.g. plain-cpu)",
     )
+
+
+def _children_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's child processes (nbval's kernel), read from
+    /proc: unlike the wall time, it hardly changes when other programs share the CPU."""
+    me, total = os.getpid(), 0.0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return float("nan")
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:  # fields[1] is the parent pid (field 4 of proc(5))
+            total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
+    return total
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    measure = item.config.getoption("--times-json") is not None and item.nodeid.partition("::")[0].endswith(".ipynb")
+    before = _children_cpu_seconds() if measure else 0.0
+    yield
+    if measure:
+        path, _, cell = item.nodeid.partition("::")
+        # a kernel that exits (end of a notebook) takes its CPU time with it: clamp at zero
+        _cpu[path][cell] += max(0.0, _children_cpu_seconds() - before)
 
 
 def pytest_runtest_logreport(report):
@@ -130,6 +164,23 @@ def _sections(path: Path) -> list[tuple[int, str]]:
     return out
 
 
+def _commit(root: Path) -> str:
+    """The commit measured: TIMINGS_COMMIT if set (a run in an exported tree), else git's HEAD,
+    marked "+changes" when the working tree differs from it."""
+    if os.environ.get("TIMINGS_COMMIT"):
+        return os.environ["TIMINGS_COMMIT"]
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        )
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"
+
+
 def _write_times_json(config) -> None:
     target = config.getoption("--times-json")
     label = config.getoption("--times-label")
@@ -144,22 +195,31 @@ def _write_times_json(config) -> None:
     run["command"] = shlex.join(["pytest", *sys.argv[1:]]) if sys.argv else "pytest"
     machine = _machine()
     root = Path(str(config.rootpath))
+    commit = _commit(root)
     for path in sorted(_times):
         cells = []
         for name, seconds in _cells[path].items():
             num = int(name.removeprefix("Cell "))
-            cells.append((num, seconds))
+            cells.append((num, seconds, _cpu[path].get(name, 0.0)))
         layout = _sections(root / path)
         run["notebooks"][Path(path).stem] = {
             "path": path,
             "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "commit": commit,
             "machine": machine,
             "load_average_at_start": _load_before.get(path, []),
             "passed": path not in _failed,
             "seconds": round(_times[path], 2),
+            "cpu_seconds": round(sum(_cpu[path].values()), 2),
             "cells": [
-                {"code_cell": num, "cell": layout[num][0], "section": layout[num][1], "seconds": round(sec, 2)}
-                for num, sec in sorted(cells)
+                {
+                    "code_cell": num,
+                    "cell": layout[num][0],
+                    "section": layout[num][1],
+                    "seconds": round(sec, 2),
+                    "cpu_seconds": round(cpu, 2),
+                }
+                for num, sec, cpu in sorted(cells)
             ],
         }
     run["notebooks"] = dict(sorted(run["notebooks"].items()))
