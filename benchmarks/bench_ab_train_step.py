@@ -21,16 +21,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 import minigpt
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_baseline(rev: str, folder: Path):
     """The package `minigpt` at commit `rev`, importable as `minigpt_baseline`."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "minigpt"], check=True, capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "minigpt"], check=True, capture_output=True
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     (folder / "minigpt").rename(folder / "minigpt_baseline")
     sys.path.insert(0, str(folder))
@@ -85,8 +86,10 @@ def main():
             times_b.append(b()[0])
     ta, tb = statistics.median(times_a), statistics.median(times_b)
     tokens = args.batch * args.seq
-    print(f"config {args.preset}: batch {args.batch} x {args.seq}, {'bf16 autocast' if dtype else 'fp32'}, "
-          f"torch {torch.__version__}, threads {torch.get_num_threads()}, baseline {args.baseline_rev}")
+    print(
+        f"config {args.preset}: batch {args.batch} x {args.seq}, {'bf16 autocast' if dtype else 'fp32'}, "
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, baseline {args.baseline_rev}"
+    )
     print(f"same loss after the warm-up steps (1e-4): {abs(loss_a - loss_b) < 1e-4}")
     print(f"now       {tokens / ta:10.0f} tokens/s   (median step {ta * 1e3:.1f} ms)")
     print(f"baseline  {tokens / tb:10.0f} tokens/s   (median step {tb * 1e3:.1f} ms)")

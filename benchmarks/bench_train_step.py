@@ -17,7 +17,6 @@ import tempfile
 import time
 
 import torch
-
 from minigpt import MiniGPT, ModelConfig
 
 
@@ -85,11 +84,13 @@ def main():
         times_b.append(b())
     tokens = args.batch * args.seq
     ta, tb = statistics.median(times_a), statistics.median(times_b)
-    print(f"config {args.preset}: {ours.num_parameters():,} parameters, batch {args.batch} x {args.seq}, "
-          f"{'bf16 autocast' if dtype else 'fp32'}{', minigpt compiled' if args.compile else ''}"
-          f"{', transformers compiled' if args.compile_transformers else ''}, "
-          f"torch {torch.__version__}, transformers {transformers.__version__}, threads {torch.get_num_threads()}, "
-          f"{torch.cuda.get_device_name() if args.device.startswith('cuda') else 'cpu'}")
+    print(
+        f"config {args.preset}: {ours.num_parameters():,} parameters, batch {args.batch} x {args.seq}, "
+        f"{'bf16 autocast' if dtype else 'fp32'}{', minigpt compiled' if args.compile else ''}"
+        f"{', transformers compiled' if args.compile_transformers else ''}, "
+        f"torch {torch.__version__}, transformers {transformers.__version__}, threads {torch.get_num_threads()}, "
+        f"{torch.cuda.get_device_name() if args.device.startswith('cuda') else 'cpu'}"
+    )
     print(f"minigpt       {tokens / ta:10.0f} tokens/s   (median step {ta * 1e3:.1f} ms)")
     print(f"transformers  {tokens / tb:10.0f} tokens/s   (median step {tb * 1e3:.1f} ms)")
     print(f"ratio minigpt / transformers: {tb / ta:.2f}x")

@@ -75,20 +75,24 @@ def save_checkpoint(root, step: int, model, state: dict, tensors: dict, tokenize
 def _write_files(folder: Path, model, state: dict, tensors: dict, tokenizer) -> None:
     save_pretrained(model, folder, dtype=torch.float32)  # says "disk full while writing ..." itself
     writes: list[tuple[Path, Callable[[], object]]] = [
-        (folder / TENSORS_NAME, lambda: torch.save(tensors, folder / TENSORS_NAME))]
+        (folder / TENSORS_NAME, lambda: torch.save(tensors, folder / TENSORS_NAME))
+    ]
     if tokenizer is not None:
         writes.append((folder / TOKENIZER_NAME, lambda: tokenizer.save(folder / TOKENIZER_NAME)))
     # Written last: its presence inside the folder marks the files above as complete.
-    writes.append((folder / STATE_NAME,
-                   lambda: (folder / STATE_NAME).write_text(json.dumps(state, indent=1), encoding="utf-8")))
+    writes.append(
+        (folder / STATE_NAME, lambda: (folder / STATE_NAME).write_text(json.dumps(state, indent=1), encoding="utf-8"))
+    )
     for target, write in writes:
         try:
             write()
         except Exception as e:  # torch.save reports a full disk as RuntimeError "file write failed"
             raise_if_disk_full(e, target)
             if isinstance(e, RuntimeError) and "write failed" in str(e):
-                raise OSError(errno.ENOSPC if shutil.disk_usage(folder).free < (1 << 20) else errno.EIO,
-                              f"writing {target} failed ({e}); is the disk full? Earlier checkpoints are intact.") from e
+                raise OSError(
+                    errno.ENOSPC if shutil.disk_usage(folder).free < (1 << 20) else errno.EIO,
+                    f"writing {target} failed ({e}); is the disk full? Earlier checkpoints are intact.",
+                ) from e
             raise
 
 
@@ -192,8 +196,9 @@ def load_checkpoint(path) -> tuple[Path, dict, dict, dict]:
             damaged.append(str(e))
             continue
         if damaged:
-            print(f"note: {'; '.join(damaged)}. Resuming from {candidate}, the newest intact checkpoint.",
-                  file=sys.stderr)
+            print(
+                f"note: {'; '.join(damaged)}. Resuming from {candidate}, the newest intact checkpoint.", file=sys.stderr
+            )
         return candidate, weights, state, tensors
     if explicit:
         older = []
@@ -205,8 +210,11 @@ def load_checkpoint(path) -> tuple[Path, dict, dict, dict]:
                     continue
                 older.append(other)
                 break
-        fix = (f"Resume from the newest intact one instead: --resume {older[0]} (Trainer.resume(\"{older[0]}\"))."
-               if older else "No older intact checkpoint exists: start again (--overwrite).")
+        fix = (
+            f'Resume from the newest intact one instead: --resume {older[0]} (Trainer.resume("{older[0]}")).'
+            if older
+            else "No older intact checkpoint exists: start again (--overwrite)."
+        )
         raise DamagedCheckpointError(f"{damaged[0]}. {fix}")
     raise DamagedCheckpointError(
         f"Every checkpoint under {folder.parent} is damaged: {'; '.join(damaged)}. Start again (--overwrite)."
@@ -220,8 +228,9 @@ def load_weights(model, weights: dict) -> None:
     tied = getattr(model.config, "tie_word_embeddings", False)
     missing = [k for k in missing if not (tied and k == "lm_head.weight")]
     if missing or unexpected:
-        raise ValueError(f"Checkpoint weights do not fit the model: missing {missing[:8]}, unexpected {unexpected[:8]}.")
-
+        raise ValueError(
+            f"Checkpoint weights do not fit the model: missing {missing[:8]}, unexpected {unexpected[:8]}."
+        )
 
 
 def export_checkpoint(checkpoint, out, dtype: str | torch.dtype = "fp32") -> tuple[MiniGPT, list[str]]:
@@ -239,6 +248,8 @@ def export_checkpoint(checkpoint, out, dtype: str | torch.dtype = "fp32") -> tup
         Tokenizer.from_file(tok_file).save_pretrained(out, model_max_length=model.config.max_seq_len)
         written += ["tokenizer.json", "tokenizer_config.json"]
     if (run_dir / "run_summary.json").is_file():
-        (out / "run_summary.json").write_text((run_dir / "run_summary.json").read_text(encoding="utf-8"), encoding="utf-8")
+        (out / "run_summary.json").write_text(
+            (run_dir / "run_summary.json").read_text(encoding="utf-8"), encoding="utf-8"
+        )
         written.append("run_summary.json")
     return model, written

@@ -50,7 +50,9 @@ def complete_probes(model, tokenizer, probes, batch_size: int = 64) -> list[str]
         batch = probes[i : i + batch_size]
         prompts = [probe_ids(tokenizer, p) for p in batch]
         steps = max(p.max_new_tokens for p in batch)
-        rows = cast("list[list[int]]", generate(model, prompts, steps, eos_token_id=tokenizer.eos_id))  # list in, list out
+        rows = cast(
+            "list[list[int]]", generate(model, prompts, steps, eos_token_id=tokenizer.eos_id)
+        )  # list in, list out
         for prompt, row in zip(prompts, rows, strict=True):
             new = [t for t in row[len(prompt) :] if t != tokenizer.eos_id]
             out.append(tokenizer.decode(new))

@@ -69,11 +69,12 @@ class Schedule:
         return asdict(self)
 
 
-def lr_schedule(kind: str = "cosine", max_lr: float = 1e-3, total_steps: int = 1000,
-                warmup_steps: int = 0, min_lr: float = 0.0) -> Schedule:
+def lr_schedule(
+    kind: str = "cosine", max_lr: float = 1e-3, total_steps: int = 1000, warmup_steps: int = 0, min_lr: float = 0.0
+) -> Schedule:
     """The schedule as a function step -> learning rate, e.g.
 
-        sched = lr_schedule("cosine", 3e-3, total_steps=2000, warmup_steps=100, min_lr=3e-4)
-        plt.plot(sched.values())
+    sched = lr_schedule("cosine", 3e-3, total_steps=2000, warmup_steps=100, min_lr=3e-4)
+    plt.plot(sched.values())
     """
     return Schedule(max_lr=max_lr, total_steps=total_steps, warmup_steps=warmup_steps, min_lr=min_lr, kind=kind)

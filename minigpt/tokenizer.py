@@ -192,7 +192,9 @@ class Tokenizer:
                 "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
             ),
         }
-        (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+        (folder / "tokenizer_config.json").write_text(
+            json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
         return folder
 
     def to_json(self) -> str:
@@ -216,12 +218,16 @@ class Tokenizer:
     def encode(self, text: str) -> list[int]:
         """Text to ids. No BOS/EOS is added: the data pipeline places separators itself."""
         if not isinstance(text, str):
-            raise TypeError(f"Tokenizer.encode takes a str, got {type(text).__name__} ({text!r:.40}); "
-                            f"for many texts use encode_batch(list of str).")
+            raise TypeError(
+                f"Tokenizer.encode takes a str, got {type(text).__name__} ({text!r:.40}); "
+                f"for many texts use encode_batch(list of str)."
+            )
         try:
             return self.tk.encode(text, add_special_tokens=False).ids
         except Exception as e:  # lone surrogates ('\ud800') are not Unicode scalar values
-            raise ValueError(f"Cannot encode {text[:40]!r}: {e}. The text must be valid Unicode (no lone surrogates).") from e
+            raise ValueError(
+                f"Cannot encode {text[:40]!r}: {e}. The text must be valid Unicode (no lone surrogates)."
+            ) from e
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         """Many texts at once; the Rust side runs them in parallel threads."""
@@ -230,8 +236,9 @@ class Tokenizer:
         texts = list(texts)
         bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
         if bad:
-            raise TypeError(f"Tokenizer.encode_batch takes a list of str; item {bad[0]} is a "
-                            f"{type(texts[bad[0]]).__name__}.")
+            raise TypeError(
+                f"Tokenizer.encode_batch takes a list of str; item {bad[0]} is a {type(texts[bad[0]]).__name__}."
+            )
         return [e.ids for e in self.tk.encode_batch(list(texts), add_special_tokens=False)]
 
     def decode(self, ids) -> str:

@@ -1,5 +1,5 @@
-"""The trainer: the whole recipe, from a notebook cell to `torchrun`. One file of about 520 lines
-(most of it the Trainer class) because one step's parts (accumulation, loss normalisation, DDP
+"""The trainer: the whole recipe, from a notebook cell to `torchrun`. One file over 400 lines
+(most of them the Trainer class) because one step's parts (accumulation, loss normalisation, DDP
 synchronisation, clipping, the schedule, exact resume) share the trainer's state; split, a reader
 would follow one step across files. Options: TrainConfig; the CLI: minigpt/cli/train.py.
 
@@ -91,14 +91,19 @@ class TrainConfig:
     beta2: float = _opt(0.95, "AdamW beta2")
     eps: float = _opt(1e-8, "AdamW epsilon")
     grad_clip: float = _opt(1.0, "clip the gradient's global norm to this; 0 = no clipping (norm still recorded)")
-    dtype: str = _opt("auto", "auto: bf16 where the hardware has it, fp16 on older GPUs, else fp32",
-                      choices=("auto", "fp32", "bf16", "fp16"))
+    dtype: str = _opt(
+        "auto",
+        "auto: bf16 where the hardware has it, fp16 on older GPUs, else fp32",
+        choices=("auto", "fp32", "bf16", "fp16"),
+    )
     device: str = _opt("auto", "auto (cuda, then mps, then cpu), or e.g. cpu, cuda, cuda:1")
     compile: bool = _opt(False, "torch.compile the model and loss (slow first step, faster after)")
     shuffle: bool = _opt(True, "visit the training windows in a seeded random order (else in order)")
     eval_every: int = _opt(0, "evaluate on held-out data every N steps (0: only at the end)")
     eval_batches: int = _opt(20, "held-out batches per evaluation (a fixed set, the same each time)")
-    save_every: int = _opt(0, "checkpoint every N steps, and always at the end of the run (0: only there); needs out_dir")
+    save_every: int = _opt(
+        0, "checkpoint every N steps, and always at the end of the run (0: only there); needs out_dir"
+    )
     keep_checkpoints: int = _opt(2, "newest checkpoints to keep (0: all)")
     out_dir: str | None = _opt(None, "run folder: metrics.jsonl, checkpoints/ (None: keep nothing on disk)")
     overwrite: bool = _opt(False, "start from step 0 even if out_dir already holds checkpoints (deletes them)")
@@ -146,6 +151,7 @@ class NonFiniteError(RuntimeError):
 
 # ---- optimizer ---------------------------------------------------------------------------------
 
+
 def weight_decay_split(model: nn.Module) -> tuple[list[str], list[str]]:
     """(decayed, not decayed) parameter names; see the module docstring for why."""
     decay, no_decay = [], []
@@ -158,8 +164,10 @@ def weight_decay_split(model: nn.Module) -> tuple[list[str], list[str]]:
 def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
     params = dict(model.named_parameters())
     decay, no_decay = weight_decay_split(model)
-    groups = [{"params": [params[n] for n in decay], "weight_decay": config.weight_decay},
-              {"params": [params[n] for n in no_decay], "weight_decay": 0.0}]
+    groups = [
+        {"params": [params[n] for n in decay], "weight_decay": config.weight_decay},
+        {"params": [params[n] for n in no_decay], "weight_decay": 0.0},
+    ]
     # The fused kernel updates all tensors in one launch on GPU; on CPU the default (foreach) is used.
     extra = {"fused": True} if device.type == "cuda" else {}
     return torch.optim.AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps, **extra)
@@ -193,6 +201,7 @@ def _as_batch(batch) -> dict[str, torch.Tensor]:
 
 # ---- the trainer -------------------------------------------------------------------------------
 
+
 class Trainer:
     """Train `model` on `train_data` (a Dataset of (x, y) windows or of {"input_ids", "targets"}
     dicts, e.g. minigpt.data.PackedDataset / SFTDataset; dicts with Hugging Face "labels" instead
@@ -202,9 +211,19 @@ class Trainer:
     (check `trainer.is_main` before drawing). `tokenizer` is saved into checkpoints;
     `run_info` (any JSON) is recorded in them."""
 
-    def __init__(self, model: MiniGPT, config: TrainConfig | None = None, train_data=None, val_data=None, *,
-                 collate_fn: Callable | None = None, tokenizer=None, run_info: dict | None = None,
-                 on_step: Callable[[dict], None] | None = None, on_eval: Callable[[dict], None] | None = None):
+    def __init__(
+        self,
+        model: MiniGPT,
+        config: TrainConfig | None = None,
+        train_data=None,
+        val_data=None,
+        *,
+        collate_fn: Callable | None = None,
+        tokenizer=None,
+        run_info: dict | None = None,
+        on_step: Callable[[dict], None] | None = None,
+        on_eval: Callable[[dict], None] | None = None,
+    ):
         self.config = c = config or TrainConfig()
         self.rank, self.world_size, self.local_rank = setup_distributed(c.device)
         self.is_main = self.rank == 0
@@ -262,8 +281,9 @@ class Trainer:
         Returns (that CE sum over all processes, N, input tokens over all processes)."""
         batches = [_as_batch(b) for b in micro_batches]
         targets = sum(int((b["targets"] != IGNORE_INDEX).sum()) for b in batches)
-        tokens = sum(int(b["attention_mask"].sum()) if "attention_mask" in b else b["input_ids"].numel()
-                     for b in batches)
+        tokens = sum(
+            int(b["attention_mask"].sum()) if "attention_mask" in b else b["input_ids"].numel() for b in batches
+        )
         targets, tokens = (int(v) for v in self._sum_over_processes([targets, tokens]))
         if targets == 0:
             raise ValueError(f"Step {self.step + 1} has no target tokens (every target is -100): check the loss masks.")
@@ -311,10 +331,19 @@ class Trainer:
         self.tokens_seen += tokens
         seconds = time.perf_counter() - start
         self.elapsed += seconds
-        m = {"kind": "train", "step": self.step, "loss": loss, "lr": lr, "grad_norm": norm,
-             "clipped": bool(c.grad_clip > 0 and norm > c.grad_clip), "target_tokens": targets,
-             "tokens": self.tokens_seen, "tokens_per_s": tokens / seconds, "step_s": seconds,
-             "elapsed_s": self.elapsed}
+        m = {
+            "kind": "train",
+            "step": self.step,
+            "loss": loss,
+            "lr": lr,
+            "grad_norm": norm,
+            "clipped": bool(c.grad_clip > 0 and norm > c.grad_clip),
+            "target_tokens": targets,
+            "tokens": self.tokens_seen,
+            "tokens_per_s": tokens / seconds,
+            "step_s": seconds,
+            "elapsed_s": self.elapsed,
+        }
         if c.peak_tflops:
             seq = _as_batch(micro_batches[0])["input_ids"].shape[1]
             flops = flops_per_token(self.model.config, context=seq, training=True) * tokens / seconds
@@ -327,15 +356,23 @@ class Trainer:
         """Stop on a non-finite loss or gradient; with fp16, an overflowed gradient is a skipped
         step (the scaler lowers its scale), and only many in a row stop the run."""
         step, c = self.step + 1, self.config
-        clip = f"a smaller grad_clip (now {c.grad_clip})" if c.grad_clip > 0 else "gradient clipping (grad_clip=1.0; now off)"
-        advice = (f"The learning rate was {lr:.3g}. Things to try: a lower learning rate (e.g. {lr / 3:.2g}); "
-                  f"{clip}; a longer warmup; bf16 instead of fp16 (same memory, far larger range; now "
-                  f"{str(self.dtype).replace('torch.', '')}); and checking the data for "
-                  f"empty or corrupt batches. Last checkpoint: {self.last_checkpoint or 'none'}.")
+        clip = (
+            f"a smaller grad_clip (now {c.grad_clip})"
+            if c.grad_clip > 0
+            else "gradient clipping (grad_clip=1.0; now off)"
+        )
+        advice = (
+            f"The learning rate was {lr:.3g}. Things to try: a lower learning rate (e.g. {lr / 3:.2g}); "
+            f"{clip}; a longer warmup; bf16 instead of fp16 (same memory, far larger range; now "
+            f"{str(self.dtype).replace('torch.', '')}); and checking the data for "
+            f"empty or corrupt batches. Last checkpoint: {self.last_checkpoint or 'none'}."
+        )
         if not math.isfinite(loss):
             self.optimizer.zero_grad(set_to_none=True)
-            raise NonFiniteError(f"Step {step}: the training loss is {loss}, not a finite number. Training "
-                                 f"stopped before this update could damage the weights. {advice}")
+            raise NonFiniteError(
+                f"Step {step}: the training loss is {loss}, not a finite number. Training "
+                f"stopped before this update could damage the weights. {advice}"
+            )
         if math.isfinite(norm):
             self._skips = 0
             return False
@@ -343,9 +380,11 @@ class Trainer:
             self._skips += 1
             return True
         self.optimizer.zero_grad(set_to_none=True)
-        raise NonFiniteError(f"Step {step}: the gradient norm is {norm} while the loss is {loss:.4g}: some "
-                             f"gradient overflowed. Training stopped before this update could damage the "
-                             f"weights. {advice}")
+        raise NonFiniteError(
+            f"Step {step}: the gradient norm is {norm} while the loss is {loss:.4g}: some "
+            f"gradient overflowed. Training stopped before this update could damage the "
+            f"weights. {advice}"
+        )
 
     # ---- data ----------------------------------------------------------------------------------
 
@@ -354,14 +393,28 @@ class Trainer:
         assert self.train_data is not None  # train() checks it
         # Rank r takes positions r, r + w, ... of one seeded order; starting at the position already
         # consumed is all it takes to resume without replaying or skipping a window.
-        sampler = ResumableSampler(len(self.train_data), seed=c.seed, start=self.samples // self.world_size,
-                                   shuffle=c.shuffle, rank=self.rank, world_size=self.world_size)
+        sampler = ResumableSampler(
+            len(self.train_data),
+            seed=c.seed,
+            start=self.samples // self.world_size,
+            shuffle=c.shuffle,
+            rank=self.rank,
+            world_size=self.world_size,
+        )
         # Its own generator: a DataLoader otherwise draws a worker seed from the global RNG when
         # it starts, which would shift the dropout masks of a resumed run.
-        return iter(DataLoader(self.train_data, batch_size=c.batch_size, sampler=sampler, drop_last=True,
-                               collate_fn=self.collate_fn, num_workers=c.num_workers,
-                               pin_memory=self.device.type == "cuda",
-                               generator=torch.Generator().manual_seed(c.seed)))
+        return iter(
+            DataLoader(
+                self.train_data,
+                batch_size=c.batch_size,
+                sampler=sampler,
+                drop_last=True,
+                collate_fn=self.collate_fn,
+                num_workers=c.num_workers,
+                pin_memory=self.device.type == "cuda",
+                generator=torch.Generator().manual_seed(c.seed),
+            )
+        )
 
     @torch.no_grad()
     def evaluate(self) -> float:
@@ -398,8 +451,14 @@ class Trainer:
         self._prepare_out_dir()
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=c.steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True,
-                   disable=not (c.progress and self.is_main))
+        bar = tqdm(
+            total=c.steps,
+            initial=self.step,
+            desc="train",
+            unit="step",
+            dynamic_ncols=True,
+            disable=not (c.progress and self.is_main),
+        )
         log = self._open_log()
         batches = self._train_batches()
         saved_at = None
@@ -409,16 +468,28 @@ class Trainer:
                 m = self.train_step([next(batches) for _ in range(c.grad_accum)], started)
                 self._record(m, log)
                 bar.update(1)
-                bar.set_postfix(loss=f"{m['loss']:.4f}", lr=f"{m['lr']:.2e}", tok_s=f"{m['tokens_per_s']:,.0f}",
-                                refresh=False)
+                bar.set_postfix(
+                    loss=f"{m['loss']:.4f}", lr=f"{m['lr']:.2e}", tok_s=f"{m['tokens_per_s']:,.0f}", refresh=False
+                )
                 if self.on_step:
                     self.on_step(m)
-                if self.val_data is not None and ((c.eval_every and self.step % c.eval_every == 0) or self.step == c.steps):
-                    e = {"kind": "eval", "step": self.step, "val_loss": self.evaluate(), "tokens": self.tokens_seen,
-                         "elapsed_s": self.elapsed}
+                if self.val_data is not None and (
+                    (c.eval_every and self.step % c.eval_every == 0) or self.step == c.steps
+                ):
+                    e = {
+                        "kind": "eval",
+                        "step": self.step,
+                        "val_loss": self.evaluate(),
+                        "tokens": self.tokens_seen,
+                        "elapsed_s": self.elapsed,
+                    }
                     self._record(e, log)
-                    bar.set_postfix(loss=f"{m['loss']:.4f}", val=f"{e['val_loss']:.4f}", lr=f"{m['lr']:.2e}",
-                                    tok_s=f"{m['tokens_per_s']:,.0f}")
+                    bar.set_postfix(
+                        loss=f"{m['loss']:.4f}",
+                        val=f"{e['val_loss']:.4f}",
+                        lr=f"{m['lr']:.2e}",
+                        tok_s=f"{m['tokens_per_s']:,.0f}",
+                    )
                     if self.on_eval:
                         self.on_eval(e)
                 if c.out_dir and c.save_every and self.step % c.save_every == 0:
@@ -474,30 +545,46 @@ class Trainer:
 
     def state(self) -> dict:
         """Everything but tensors that a resumed run needs (JSON)."""
-        return {"format": "minigpt-trainer-1", "step": self.step, "samples": self.samples,
-                "tokens_seen": self.tokens_seen, "elapsed_s": self.elapsed, "world_size": self.world_size,
-                "train_config": self.config.to_dict(), "model_config": self.model.config.to_dict(),
-                "schedule": self.schedule.to_dict(),
-                "tokenizer_sha256": getattr(self.tokenizer, "sha256", None), "run_info": self.run_info,
-                "history": self.history}
+        return {
+            "format": "minigpt-trainer-1",
+            "step": self.step,
+            "samples": self.samples,
+            "tokens_seen": self.tokens_seen,
+            "elapsed_s": self.elapsed,
+            "world_size": self.world_size,
+            "train_config": self.config.to_dict(),
+            "model_config": self.model.config.to_dict(),
+            "schedule": self.schedule.to_dict(),
+            "tokenizer_sha256": getattr(self.tokenizer, "sha256", None),
+            "run_info": self.run_info,
+            "history": self.history,
+        }
 
     def save_checkpoint(self) -> Path | None:
         """Write out_dir/checkpoints/step-N (on the main process; all processes must call it)."""
         if self.config.out_dir is None:
             raise ValueError("save_checkpoint() needs TrainConfig.out_dir, the run folder to write into.")
         root = Path(self.config.out_dir) / CHECKPOINTS
-        rng = {"torch": torch.get_rng_state(),
-               "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else torch.empty(0, dtype=torch.uint8)}
+        rng = {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state(self.device)
+            if self.device.type == "cuda"
+            else torch.empty(0, dtype=torch.uint8),
+        }
         rngs = [rng]
         if self.world_size > 1:
             rngs = [None] * self.world_size
             dist.all_gather_object(rngs, rng)
         path = None
         if self.is_main:
-            tensors = {"optimizer": self.optimizer.state_dict(),
-                       "scaler": self.scaler.state_dict() if self.scaler else {}, "rng": rngs}
-            path = save_checkpoint(root, self.step, self.model, self.state(),
-                                   tensors, self.tokenizer, keep=self.config.keep_checkpoints)
+            tensors = {
+                "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict() if self.scaler else {},
+                "rng": rngs,
+            }
+            path = save_checkpoint(
+                root, self.step, self.model, self.state(), tensors, self.tokenizer, keep=self.config.keep_checkpoints
+            )
         self._barrier()
         self.last_checkpoint = path or root / f"step-{self.step:07d}"
         return path
@@ -522,8 +609,21 @@ class Trainer:
         self.step, self.samples = state["step"], state["samples"]
         self.tokens_seen, self.elapsed, self.history = state["tokens_seen"], state["elapsed_s"], state["history"]
         self.last_checkpoint = folder
-        changed = [k for k in ("steps", "batch_size", "grad_accum", "lr", "min_lr", "schedule", "warmup_steps",
-                               "seed", "shuffle") if state["train_config"].get(k) != getattr(self.config, k)]
+        changed = [
+            k
+            for k in (
+                "steps",
+                "batch_size",
+                "grad_accum",
+                "lr",
+                "min_lr",
+                "schedule",
+                "warmup_steps",
+                "seed",
+                "shuffle",
+            )
+            if state["train_config"].get(k) != getattr(self.config, k)
+        ]
         if state["world_size"] == self.world_size:
             rng = tensors["rng"][self.rank]
             torch.set_rng_state(rng["torch"])
@@ -532,6 +632,8 @@ class Trainer:
         else:
             changed.append("world_size")
         if changed and self.is_main:
-            print(f"note: resuming {folder} with changed {', '.join(changed)}: training continues, but not "
-                  f"exactly as the original run would have.")
+            print(
+                f"note: resuming {folder} with changed {', '.join(changed)}: training continues, but not "
+                f"exactly as the original run would have."
+            )
         return folder

@@ -53,8 +53,8 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quizzes  # noqa: E402
-from check_parity import strip_comments  # noqa: E402
 from book_common import EDITIONS, NOTEBOOKS, ROOT, chapter_notebooks, colab_url, repository  # noqa: E402
+from check_parity import strip_comments  # noqa: E402
 
 VENDOR = ROOT / "kit" / "vendor"
 SLIDE_TAG = "slide"

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_check import WAIT_FOR_IMAGES, launch, serve, toc_pages  # noqa: E402
 from book_common import ROOT  # noqa: E402
+from browser_check import WAIT_FOR_IMAGES, launch, serve, toc_pages  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -16,19 +16,18 @@ import textwrap
 import warnings
 from pathlib import Path
 
-import numpy as np
-import pytest
-import torch
-from safetensors import safe_open
-
 import minigpt.checkpoint as ckpt
 import minigpt.hf as hf
 import minigpt.hf_format as hf_format
+import numpy as np
+import pytest
+import torch
 from conftest import randomize
 from minigpt import MiniGPT, ModelConfig, generate
 from minigpt.data import PackedDataset
 from minigpt.tokenizer import Tokenizer
 from minigpt.train import TrainConfig, Trainer
+from safetensors import safe_open
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,6 +48,7 @@ def train_config(**kw):
 
 # ---- shared folders (made once per test process) -------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
     """A CLI run (course data, tiny, checkpoints at steps 1 and 2), an HF folder, a second tokenizer."""
@@ -56,9 +56,36 @@ def made(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("made")
     run = root / "run"
-    assert train_main(["--data", "course", "--corpus-bytes", "120000", "--vocab-size", "320", "--preset", "tiny",
-                       "--block-size", "32", "--steps", "2", "--batch-size", "4", "--save-every", "1",
-                       "--eval-batches", "2", "--dtype", "fp32", "--no-progress", "--out", str(run)]) == 0
+    assert (
+        train_main(
+            [
+                "--data",
+                "course",
+                "--corpus-bytes",
+                "120000",
+                "--vocab-size",
+                "320",
+                "--preset",
+                "tiny",
+                "--block-size",
+                "32",
+                "--steps",
+                "2",
+                "--batch-size",
+                "4",
+                "--save-every",
+                "1",
+                "--eval-batches",
+                "2",
+                "--dtype",
+                "fp32",
+                "--no-progress",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     model_dir = root / "model"
     tiny_model().save_pretrained(model_dir)
     other = Tokenizer.train(["a different corpus, a different tokenizer " * 50], vocab_size=300)
@@ -104,6 +131,7 @@ def count(*argv):
 # Each case is (id, action(made, tmp_path), expected kind, pattern the message must match).
 # A kind "exit" is a command that printed one line on stderr and exited with status 2 (no traceback).
 
+
 def _hf_config_edit(made, tmp_path, **changes):
     folder = copy_of(made["model"], tmp_path)
     data = json.loads((folder / "config.json").read_text())
@@ -148,12 +176,16 @@ def _disk_full(made, tmp_path, monkeypatch, target):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    trainer = Trainer(tiny_model(), train_config(steps=2, out_dir=str(tmp_path), save_every=1),
-                      PackedDataset(token_stream(), 16))
+    trainer = Trainer(
+        tiny_model(), train_config(steps=2, out_dir=str(tmp_path), save_every=1), PackedDataset(token_stream(), 16)
+    )
     trainer.train(steps=1)  # step-0000001 is written normally
     if target == "optimizer.pt":
-        monkeypatch.setattr(torch, "save", lambda obj, f, *a, **k: full() if str(f).endswith("optimizer.pt")
-                            else real_save(obj, f, *a, **k))
+        monkeypatch.setattr(
+            torch,
+            "save",
+            lambda obj, f, *a, **k: full() if str(f).endswith("optimizer.pt") else real_save(obj, f, *a, **k),
+        )
     else:
         monkeypatch.setattr(hf_format, "save_file", full)
     try:
@@ -169,89 +201,216 @@ def _disk_full(made, tmp_path, monkeypatch, target):
 
 CASES = [
     # data loss and silent wrong results
-    ("train --out EXISTING without --overwrite: refused, nothing changed",
-     lambda m, t: train("--config", m["run"] / "run_config.json", "--out", copy_of(m["run"], t)),
-     "exit", r"already holds a run \(checkpoints up to step-0000002\); nothing was changed.*--resume.*--overwrite"),
-    ("train --resume with another --tokenizer: refused, both hashes named",
-     lambda m, t: train("--config", m["run"] / "run_config.json", "--out", copy_of(m["run"], t), "--resume",
-                        "--tokenizer", m["other_tokenizer"]),
-     "exit", r"trained with tokenizer sha256 [0-9a-f]{16}\.\.\., but --tokenizer .* is [0-9a-f]{16}\.\.\."),
-    ("Trainer.resume with another tokenizer: refused, both hashes named",
-     lambda m, t: Trainer(MiniGPT(ModelConfig.from_preset("tiny", vocab_size=320)), train_config(),
-                          tokenizer=Tokenizer.from_file(m["other_tokenizer"])).resume(m["run"]),
-     "ValueError", r"tokenizer sha256 [0-9a-f]{16}\.\.\., but this run's tokenizer is [0-9a-f]{16}\.\.\."),
-    ("resume from a checkpoint folder whose optimizer.pt is truncated: file named, intact one to use named",
-     lambda m, t: (truncate(copy_of(m["run"], t) / "checkpoints/step-0000002/optimizer.pt"),
-                   ckpt.load_checkpoint(t / "run/checkpoints/step-0000002")),
-     "DamagedCheckpointError", r"step-0000002/optimizer.pt is damaged.*--resume \S*step-0000001"),
-    ("sharded index whose weight_map points to ../outside.safetensors: refused",
-     _outside_shard, "ValueError", r"points to '\.\./outside\.safetensors', outside the model folder"),
-    ("export --out onto an existing model folder without --overwrite: refused",
-     lambda m, t: export("--checkpoint", m["run"], "--out", copy_of(m["model"], t)),
-     "exit", r"--out \S+ is a model folder; nothing was changed.*--overwrite"),
+    (
+        "train --out EXISTING without --overwrite: refused, nothing changed",
+        lambda m, t: train("--config", m["run"] / "run_config.json", "--out", copy_of(m["run"], t)),
+        "exit",
+        r"already holds a run \(checkpoints up to step-0000002\); nothing was changed.*--resume.*--overwrite",
+    ),
+    (
+        "train --resume with another --tokenizer: refused, both hashes named",
+        lambda m, t: train(
+            "--config",
+            m["run"] / "run_config.json",
+            "--out",
+            copy_of(m["run"], t),
+            "--resume",
+            "--tokenizer",
+            m["other_tokenizer"],
+        ),
+        "exit",
+        r"trained with tokenizer sha256 [0-9a-f]{16}\.\.\., but --tokenizer .* is [0-9a-f]{16}\.\.\.",
+    ),
+    (
+        "Trainer.resume with another tokenizer: refused, both hashes named",
+        lambda m, t: Trainer(
+            MiniGPT(ModelConfig.from_preset("tiny", vocab_size=320)),
+            train_config(),
+            tokenizer=Tokenizer.from_file(m["other_tokenizer"]),
+        ).resume(m["run"]),
+        "ValueError",
+        r"tokenizer sha256 [0-9a-f]{16}\.\.\., but this run's tokenizer is [0-9a-f]{16}\.\.\.",
+    ),
+    (
+        "resume from a checkpoint folder whose optimizer.pt is truncated: file named, intact one to use named",
+        lambda m, t: (
+            truncate(copy_of(m["run"], t) / "checkpoints/step-0000002/optimizer.pt"),
+            ckpt.load_checkpoint(t / "run/checkpoints/step-0000002"),
+        ),
+        "DamagedCheckpointError",
+        r"step-0000002/optimizer.pt is damaged.*--resume \S*step-0000001",
+    ),
+    (
+        "sharded index whose weight_map points to ../outside.safetensors: refused",
+        _outside_shard,
+        "ValueError",
+        r"points to '\.\./outside\.safetensors', outside the model folder",
+    ),
+    (
+        "export --out onto an existing model folder without --overwrite: refused",
+        lambda m, t: export("--checkpoint", m["run"], "--out", copy_of(m["model"], t)),
+        "exit",
+        r"--out \S+ is a model folder; nothing was changed.*--overwrite",
+    ),
     ("sample --num-beams 0", lambda m, t: sample("--num-beams", 0), "exit", r"--num-beams .* >= 1.*got 0"),
     ("sample --num-beams -3", lambda m, t: sample("--num-beams", -3), "exit", r"--num-beams .* >= 1.*got -3"),
-    ("sample --max-new-tokens 0", lambda m, t: sample("--max-new-tokens", 0), "exit",
-     r"--max-new-tokens must be at least 1, got 0"),
-    ("generate: left-padded tensor batch without attention_mask (a warning, as in transformers)",
-     _left_padded_without_mask, "UserWarning", r"rows \[0\] start with more pad ids \(0\).*Pass attention_mask"),
-    ("generate: eos_token_id=5000 with vocab_size 256",
-     lambda m, t: generate(tiny_model(), [1, 2, 3], 2, eos_token_id=5000),
-     "ValueError", r"eos_token_id 5000 is outside the vocabulary 0\.\.255"),
-    ("generate: pad_token_id=-7",
-     lambda m, t: generate(tiny_model(), [[1, 2, 3], [4]], 2, eos_token_id=[5], pad_token_id=-7),
-     "ValueError", r"pad_token_id must be a token id in 0\.\.255 \(vocab_size 256\), got -7"),
-    ("ModelConfig(tie_word_embeddings='no')", lambda m, t: ModelConfig(tie_word_embeddings="no"),
-     "ValueError", r"tie_word_embeddings must be true or false .* got 'no'"),
-    ("ModelConfig(rope_theta='abc')", lambda m, t: ModelConfig(rope_theta="abc"),
-     "ValueError", r"rope_theta must be a number, got 'abc'"),
-    ("config.json with tie_word_embeddings: \"no\"",
-     lambda m, t: _hf_config_edit(m, t, tie_word_embeddings="no"),
-     "ValueError", r"config\.json: tie_word_embeddings must be true or false"),
-    ("config.json with rope_theta: \"abc\"", lambda m, t: _hf_config_edit(m, t, rope_theta="abc", rope_parameters=...),
-     "ValueError", r"config\.json: rope_theta must be a number, got 'abc'"),
+    (
+        "sample --max-new-tokens 0",
+        lambda m, t: sample("--max-new-tokens", 0),
+        "exit",
+        r"--max-new-tokens must be at least 1, got 0",
+    ),
+    (
+        "generate: left-padded tensor batch without attention_mask (a warning, as in transformers)",
+        _left_padded_without_mask,
+        "UserWarning",
+        r"rows \[0\] start with more pad ids \(0\).*Pass attention_mask",
+    ),
+    (
+        "generate: eos_token_id=5000 with vocab_size 256",
+        lambda m, t: generate(tiny_model(), [1, 2, 3], 2, eos_token_id=5000),
+        "ValueError",
+        r"eos_token_id 5000 is outside the vocabulary 0\.\.255",
+    ),
+    (
+        "generate: pad_token_id=-7",
+        lambda m, t: generate(tiny_model(), [[1, 2, 3], [4]], 2, eos_token_id=[5], pad_token_id=-7),
+        "ValueError",
+        r"pad_token_id must be a token id in 0\.\.255 \(vocab_size 256\), got -7",
+    ),
+    (
+        "ModelConfig(tie_word_embeddings='no')",
+        lambda m, t: ModelConfig(tie_word_embeddings="no"),
+        "ValueError",
+        r"tie_word_embeddings must be true or false .* got 'no'",
+    ),
+    (
+        "ModelConfig(rope_theta='abc')",
+        lambda m, t: ModelConfig(rope_theta="abc"),
+        "ValueError",
+        r"rope_theta must be a number, got 'abc'",
+    ),
+    (
+        'config.json with tie_word_embeddings: "no"',
+        lambda m, t: _hf_config_edit(m, t, tie_word_embeddings="no"),
+        "ValueError",
+        r"config\.json: tie_word_embeddings must be true or false",
+    ),
+    (
+        'config.json with rope_theta: "abc"',
+        lambda m, t: _hf_config_edit(m, t, rope_theta="abc", rope_parameters=...),
+        "ValueError",
+        r"config\.json: rope_theta must be a number, got 'abc'",
+    ),
     # unclear errors made clear
-    ("truncated model.safetensors", _truncated_safetensors,
-     "ValueError", r"model\.safetensors \([\d,]+ bytes\) is not a complete safetensors file.*copy or export it again"),
-    ("config.json that is not valid JSON",
-     lambda m, t: (copy_of(m["model"], t), _write(t / "model/config.json", '{"model_type": "llama",'),
-                   MiniGPT.from_pretrained(t / "model")),
-     "ValueError", r"config\.json is not valid JSON: .* at line 1, column \d+"),
-    ("config.json without hidden_size", lambda m, t: _hf_config_edit(m, t, hidden_size=...),
-     "ValueError", r"config\.json is incomplete: it has no hidden_size"),
-    ("tokenizer.json that is not valid JSON",
-     lambda m, t: Tokenizer.from_file(_write(t / "tokenizer.json", '{"version": "1.0", "model":')),
-     "ValueError", r"tokenizer\.json is not a valid tokenizer\.json \(.*\).*Tokenizer\.save"),
-    ("count --config with invalid JSON", lambda m, t: count("--config", _write(t / "c.json", "{hidden_size: 64}")),
-     "SystemExit", r"count: error: \S*c\.json is not valid JSON: .* at line 1, column 2"),
-    ("train --config with invalid JSON", lambda m, t: train("--config", _write(t / "o.json", "{steps: 3}")),
-     "exit", r"--config \S*o\.json is not valid JSON"),
-    ("Tokenizer.encode(None)", lambda m, t: Tokenizer.from_file(m["run"] / "tokenizer.json").encode(None),
-     "TypeError", r"Tokenizer\.encode takes a str, got NoneType"),
-    ("train --val-fraction 1.5", lambda m, t: train("--val-fraction", 1.5, "--out", t / "r"),
-     "exit", r"--val-fraction is the share of the data held out, in \[0, 1\); got 1\.5"),
-    ("forward with a token id >= vocab_size", lambda m, t: tiny_model()(torch.tensor([[1, 256]])),
-     "ValueError", r"input_ids must be token ids in 0\.\.255 \(vocab_size 256\); got min 1, max 256"),
-    ("disk full while writing a checkpoint's optimizer.pt",
-     lambda m, t, mp: _disk_full(m, t, mp, "optimizer.pt"),
-     "OSError", r"disk full while writing \S*\.tmp-step-0000002/optimizer\.pt\. Nothing was replaced"),
-    ("disk full while writing a checkpoint's model.safetensors",
-     lambda m, t, mp: _disk_full(m, t, mp, "model.safetensors"),
-     "OSError", r"disk full while writing \S*\.tmp-step-0000002/model\.safetensors\. Nothing was replaced"),
+    (
+        "truncated model.safetensors",
+        _truncated_safetensors,
+        "ValueError",
+        r"model\.safetensors \([\d,]+ bytes\) is not a complete safetensors file.*copy or export it again",
+    ),
+    (
+        "config.json that is not valid JSON",
+        lambda m, t: (
+            copy_of(m["model"], t),
+            _write(t / "model/config.json", '{"model_type": "llama",'),
+            MiniGPT.from_pretrained(t / "model"),
+        ),
+        "ValueError",
+        r"config\.json is not valid JSON: .* at line 1, column \d+",
+    ),
+    (
+        "config.json without hidden_size",
+        lambda m, t: _hf_config_edit(m, t, hidden_size=...),
+        "ValueError",
+        r"config\.json is incomplete: it has no hidden_size",
+    ),
+    (
+        "tokenizer.json that is not valid JSON",
+        lambda m, t: Tokenizer.from_file(_write(t / "tokenizer.json", '{"version": "1.0", "model":')),
+        "ValueError",
+        r"tokenizer\.json is not a valid tokenizer\.json \(.*\).*Tokenizer\.save",
+    ),
+    (
+        "count --config with invalid JSON",
+        lambda m, t: count("--config", _write(t / "c.json", "{hidden_size: 64}")),
+        "SystemExit",
+        r"count: error: \S*c\.json is not valid JSON: .* at line 1, column 2",
+    ),
+    (
+        "train --config with invalid JSON",
+        lambda m, t: train("--config", _write(t / "o.json", "{steps: 3}")),
+        "exit",
+        r"--config \S*o\.json is not valid JSON",
+    ),
+    (
+        "Tokenizer.encode(None)",
+        lambda m, t: Tokenizer.from_file(m["run"] / "tokenizer.json").encode(None),
+        "TypeError",
+        r"Tokenizer\.encode takes a str, got NoneType",
+    ),
+    (
+        "train --val-fraction 1.5",
+        lambda m, t: train("--val-fraction", 1.5, "--out", t / "r"),
+        "exit",
+        r"--val-fraction is the share of the data held out, in \[0, 1\); got 1\.5",
+    ),
+    (
+        "forward with a token id >= vocab_size",
+        lambda m, t: tiny_model()(torch.tensor([[1, 256]])),
+        "ValueError",
+        r"input_ids must be token ids in 0\.\.255 \(vocab_size 256\); got min 1, max 256",
+    ),
+    (
+        "disk full while writing a checkpoint's optimizer.pt",
+        lambda m, t, mp: _disk_full(m, t, mp, "optimizer.pt"),
+        "OSError",
+        r"disk full while writing \S*\.tmp-step-0000002/optimizer\.pt\. Nothing was replaced",
+    ),
+    (
+        "disk full while writing a checkpoint's model.safetensors",
+        lambda m, t, mp: _disk_full(m, t, mp, "model.safetensors"),
+        "OSError",
+        r"disk full while writing \S*\.tmp-step-0000002/model\.safetensors\. Nothing was replaced",
+    ),
     # options checked before any data is prepared
-    ("train --steps 0", lambda m, t: train("--steps", 0, "--out", t / "r"), "exit", r"--steps must be a positive integer, got 0"),
+    (
+        "train --steps 0",
+        lambda m, t: train("--steps", 0, "--out", t / "r"),
+        "exit",
+        r"--steps must be a positive integer, got 0",
+    ),
     ("train --lr -1", lambda m, t: train("--lr", -1, "--out", t / "r"), "exit", r"--lr must be a positive number"),
-    ("train --batch-size 0", lambda m, t: train("--batch-size", 0, "--out", t / "r"),
-     "exit", r"--batch-size must be a positive integer, got 0"),
-    ("train --config with \"steps\": 2.5", lambda m, t: train("--config", _write(t / "o.json", '{"steps": 2.5}'),
-                                                              "--out", t / "r"),
-     "exit", r"--steps must be a positive integer, got 2\.5"),
-    ("train --preset tiny --block-size 300", lambda m, t: train("--preset", "tiny", "--block-size", 300, "--out", t / "r"),
-     "exit", r"--block-size 300 must be in 1\.\.128 \(the model's max_seq_len\)"),
-    ("train --resume where there is no checkpoint", lambda m, t: train("--resume", "--out", t / "r"),
-     "exit", r"--resume: no checkpoint in \S+"),
-    ("train --data missing.txt", lambda m, t: train("--data", t / "missing.txt", "--out", t / "r"),
-     "exit", r"--data \S*missing\.txt: no such file or folder"),
+    (
+        "train --batch-size 0",
+        lambda m, t: train("--batch-size", 0, "--out", t / "r"),
+        "exit",
+        r"--batch-size must be a positive integer, got 0",
+    ),
+    (
+        'train --config with "steps": 2.5',
+        lambda m, t: train("--config", _write(t / "o.json", '{"steps": 2.5}'), "--out", t / "r"),
+        "exit",
+        r"--steps must be a positive integer, got 2\.5",
+    ),
+    (
+        "train --preset tiny --block-size 300",
+        lambda m, t: train("--preset", "tiny", "--block-size", 300, "--out", t / "r"),
+        "exit",
+        r"--block-size 300 must be in 1\.\.128 \(the model's max_seq_len\)",
+    ),
+    (
+        "train --resume where there is no checkpoint",
+        lambda m, t: train("--resume", "--out", t / "r"),
+        "exit",
+        r"--resume: no checkpoint in \S+",
+    ),
+    (
+        "train --data missing.txt",
+        lambda m, t: train("--data", t / "missing.txt", "--out", t / "r"),
+        "exit",
+        r"--data \S*missing\.txt: no such file or folder",
+    ),
 ]
 
 
@@ -292,9 +451,13 @@ def test_the_markdown_table_lists_every_case():
 
 # ---- what one message cannot show ----------------------------------------------------------------------
 
+
 def snapshot(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_refused_train_leaves_the_existing_run_untouched(made, tmp_path, capsys):
@@ -326,8 +489,7 @@ def test_resume_skips_a_damaged_newest_checkpoint_and_says_so(damaged, made, tmp
 
 
 def test_a_same_size_edit_of_the_corpus_is_tokenized_again(made, tmp_path):
-    from minigpt.data import tokenize_files
-    from minigpt.data import tokens_up_to_date
+    from minigpt.data import tokenize_files, tokens_up_to_date
 
     tok = Tokenizer.from_file(made["run"] / "tokenizer.json")
     corpus = _write(tmp_path / "corpus.txt", "Susan has three apples. " * 40)
@@ -350,8 +512,24 @@ def test_documented_tiny_course_command_needs_no_vocab_or_block_size(tmp_path, c
     """README: `python -m minigpt train --data course --preset tiny --steps 200 --out runs/try`
     (issue 10). Fewer steps and a smaller corpus here; the defaults under test are the same."""
     out = tmp_path / "try"
-    assert train("--data", "course", "--preset", "tiny", "--steps", 2, "--corpus-bytes", 100_000,
-                 "--dtype", "fp32", "--no-progress", "--out", out) == 0
+    assert (
+        train(
+            "--data",
+            "course",
+            "--preset",
+            "tiny",
+            "--steps",
+            2,
+            "--corpus-bytes",
+            100_000,
+            "--dtype",
+            "fp32",
+            "--no-progress",
+            "--out",
+            out,
+        )
+        == 0
+    )
     options = json.loads((out / "run_config.json").read_text())
     assert options["block_size"] == 128  # min(256, tiny's max_seq_len)
     config = MiniGPT.from_pretrained(ckpt.find_checkpoint(out)).config
@@ -382,8 +560,16 @@ def test_missing_config_keys_get_transformers_defaults(model_type):
 
 @pytest.mark.parametrize("model_type", ["llama", "qwen2"])
 def test_folder_without_tie_key_gives_the_logits_of_transformers(model_type, tmp_path):
-    shapes = dict(vocab_size=256, hidden_size=64, intermediate_size=176, num_hidden_layers=2,
-                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128, tie_word_embeddings=False)
+    shapes = dict(
+        vocab_size=256,
+        hidden_size=64,
+        intermediate_size=176,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        tie_word_embeddings=False,
+    )
     config = transformers.AutoConfig.for_model(model_type, **shapes)
     reference = transformers.AutoModelForCausalLM.from_config(config)
     randomize(reference)  # an untied head different from the embedding

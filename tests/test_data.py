@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from minigpt.data import (
     CORPUS_VERSION,
     IGNORE_INDEX,
@@ -65,6 +64,7 @@ def probes():
 
 # ---- the course corpus -----------------------------------------------------------------------
 
+
 def test_corpus_is_deterministic_and_hash_is_sha256_of_the_bytes(small):
     again = make_course_corpus(200_000, seed=0)
     assert again.text == small.text
@@ -110,6 +110,7 @@ def test_corpus_size_must_be_positive(bad):
 
 # ---- probes ----------------------------------------------------------------------------------
 
+
 def test_every_probe_kind_exists_in_both_languages(probes):
     got = {(p.kind, p.lang) for p in probes}
     kinds = ("name", "dialogue", "count", "arith_answer", "arith_steps", "fact", "copy")
@@ -123,9 +124,13 @@ def test_probe_prompts_never_start_a_training_document(corpus, probes):
             assert EOS + p.prompt not in corpus.text, p
 
 
-_OWN = {"en": (r"(?:I live in|My home is in|I come from) ([A-Z][a-z]+(?: [A-Z][a-z]+)?)\.",
-                r"(?:I like|My favourite hobby is|In my free time I enjoy) ([a-z]+)\."),
-        "zh": (r"(?:我住在|我的家在|我来自)(.+?)。", r"(?:^|。)(?:我喜欢|我最爱|空闲的时候我喜欢)(.+?)。")}
+_OWN = {
+    "en": (
+        r"(?:I live in|My home is in|I come from) ([A-Z][a-z]+(?: [A-Z][a-z]+)?)\.",
+        r"(?:I like|My favourite hobby is|In my free time I enjoy) ([a-z]+)\.",
+    ),
+    "zh": (r"(?:我住在|我的家在|我来自)(.+?)。", r"(?:^|。)(?:我喜欢|我最爱|空闲的时候我喜欢)(.+?)。"),
+}
 
 
 def _speaker(text, lang):
@@ -137,7 +142,7 @@ def _speaker(text, lang):
 
 def test_name_probes_are_new_name_city_hobby_combinations(corpus, probes):
     seen = {}
-    for d, k in zip(corpus.docs, corpus.kinds):
+    for d, k in zip(corpus.docs, corpus.kinds, strict=False):
         if k == "name":
             lang = "zh" if re.search(r"[\u4e00-\u9fff]", d) else "en"
             seen.setdefault(_speaker(d, lang), 0)
@@ -163,18 +168,22 @@ def _parse_problem(doc):
     words = "|".join(sorted(map(re.escape, table), key=len, reverse=True))
     ops = [table[w] for w in re.findall(rf"({words}) ?(?=\d)", story)]
     out = [nums[0]]
-    for op, x in zip(ops, nums[1:]):
+    for op, x in zip(ops, nums[1:], strict=False):
         out += [op, x]
     return tuple(out)
 
 
 def test_arithmetic_probes_are_unseen_problems_with_correct_answers(corpus, probes):
-    seen = {_parse_problem(d) for d, k in zip(corpus.docs, corpus.kinds) if k == "arith" and not d.startswith(("Practice", "练习"))}
+    seen = {
+        _parse_problem(d)
+        for d, k in zip(corpus.docs, corpus.kinds, strict=False)
+        if k == "arith" and not d.startswith(("Practice", "练习"))
+    }
     assert len(seen) > 300
     answer_only = [p for p in probes if p.kind == "arith_answer"]
     steps = [p for p in probes if p.kind == "arith_steps"]
     assert len(answer_only) == len(steps)
-    for a, s in zip(answer_only, steps):
+    for a, s in zip(answer_only, steps, strict=False):
         problem = _parse_problem(a.prompt)
         assert problem == _parse_problem(s.prompt) == a.meta["problem"]
         assert problem not in seen
@@ -211,8 +220,15 @@ def test_count_probe_answers_are_the_next_item(probes):
 def test_number_words():
     from minigpt.data.corpus import number_word
 
-    expected = {1: ("one", "一"), 10: ("ten", "十"), 11: ("eleven", "十一"), 20: ("twenty", "二十"),
-                21: ("twenty-one", "二十一"), 39: ("thirty-nine", "三十九"), 40: ("forty", "四十")}
+    expected = {
+        1: ("one", "一"),
+        10: ("ten", "十"),
+        11: ("eleven", "十一"),
+        20: ("twenty", "二十"),
+        21: ("twenty-one", "二十一"),
+        39: ("thirty-nine", "三十九"),
+        40: ("forty", "四十"),
+    }
     for n, (en, zh) in expected.items():
         assert (number_word(n, "en"), number_word(n, "zh")) == (en, zh)
 
@@ -262,6 +278,7 @@ def test_probes_are_deterministic():
 
 # ---- token files -----------------------------------------------------------------------------
 
+
 def test_encode_documents_equals_encoding_the_stream(small, tok):
     ids = encode_documents(tok, small.docs)
     assert ids.dtype == np.uint16
@@ -306,7 +323,9 @@ def test_tokenize_files_txt_and_jsonl_stream_equals_whole_encoding(small, tmp_pa
 
 def test_iter_texts_feeds_tokenizer_training(tmp_path):
     (tmp_path / "a.txt").write_text(TXT, encoding="utf-8")
-    (tmp_path / "b.jsonl").write_text('{"text": "你好，世界"}\n{"text": ""}\n{"text": "hello world"}\n', encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text(
+        '{"text": "你好，世界"}\n{"text": ""}\n{"text": "hello world"}\n', encoding="utf-8"
+    )
     texts = list(iter_texts(tmp_path, chunk_bytes=100))
     assert "".join(texts[:-2]) == TXT and texts[-2:] == ["你好，世界", "hello world"]
     tok = Tokenizer.train(iter_texts(tmp_path), vocab_size=300)
@@ -352,7 +371,7 @@ def test_bad_input_empty_corpus(tok, tmp_path):
 
 def test_bad_input_not_utf8_names_line_and_byte_offset(tok, tmp_path):
     path = tmp_path / "gbk.txt"
-    path.write_bytes("hello\n".encode() + "你好\n".encode("gbk"))  # GBK bytes C4 E3 BA C3
+    path.write_bytes(b"hello\n" + "你好\n".encode("gbk"))  # GBK bytes C4 E3 BA C3
     with pytest.raises(ValueError, match=r"gbk\.txt, line 2: byte 0xC4 at byte offset 6 .*iconv"):
         tokenize_files(path, tok, tmp_path / "o.bin", progress=False)
 
@@ -368,6 +387,7 @@ def test_bad_input_jsonl_line_without_text(tok, tmp_path):
 
 
 # ---- packed windows and the sampler ----------------------------------------------------------
+
 
 def test_packed_windows_are_shifted_by_one():
     ids = np.arange(100, dtype=np.uint16)  # id == position, so a shift is visible as +1
@@ -400,17 +420,17 @@ def test_window_longer_than_the_data_is_a_clear_error():
 
 def test_resumable_sampler_is_a_function_of_seed_and_position():
     n = 37
-    full = [i for _, i in zip(range(3 * n), ResumableSampler(n, seed=7))]
+    full = [i for _, i in zip(range(3 * n), ResumableSampler(n, seed=7), strict=False)]
     for e in range(3):  # each epoch is a permutation, and epochs differ
         assert sorted(full[e * n : (e + 1) * n]) == list(range(n))
     assert full[:n] != full[n : 2 * n]
-    resumed = [i for _, i in zip(range(50), ResumableSampler(n, seed=7, start=40))]
+    resumed = [i for _, i in zip(range(50), ResumableSampler(n, seed=7, start=40), strict=False)]
     assert resumed == full[40:90]
-    assert [i for _, i in zip(range(n), ResumableSampler(n, seed=8))] != full[:n]
+    assert [i for _, i in zip(range(n), ResumableSampler(n, seed=8), strict=False)] != full[:n]
     assert list(ResumableSampler(5, shuffle=False, num_samples=7)) == [0, 1, 2, 3, 4, 0, 1]
     r0 = list(ResumableSampler(n, seed=7, num_samples=20, rank=0, world_size=2))
     r1 = list(ResumableSampler(n, seed=7, num_samples=20, rank=1, world_size=2))
-    assert [v for pair in zip(r0, r1) for v in pair] == full[:40]
+    assert [v for pair in zip(r0, r1, strict=False) for v in pair] == full[:40]
 
 
 def test_sampler_drives_a_dataloader(small, tok):
@@ -422,6 +442,7 @@ def test_sampler_drives_a_dataloader(small, tok):
 
 
 # ---- padding and loss masks ------------------------------------------------------------------
+
 
 def test_shift_and_loss_mask():
     x, y = shift([5, 6, 7, 8], [0, 0, 1, 1])
@@ -468,15 +489,20 @@ def test_chat_sft_learns_exactly_the_answer_and_im_end(tok):
     assert tok.decode(learned) == answer + IM_END
     assert item["targets"].tolist()[-1] == IGNORE_INDEX  # the final "\n" is not learned
     assert chat_prompt_ids(tok, [{"role": "user", "content": prompt}]) == tok.encode(
-        f"{IM_START}user\n{prompt}{IM_END}\n{IM_START}assistant\n")
+        f"{IM_START}user\n{prompt}{IM_END}\n{IM_START}assistant\n"
+    )
 
 
 def test_multi_turn_chat_learns_only_assistant_turns(tok):
-    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
-                {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "数数"},
-                {"role": "assistant", "content": "一、二、三"}]
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "数数"},
+        {"role": "assistant", "content": "一、二、三"},
+    ]
     ids, mask = chat_example(tok, messages)
-    learned = [i for i, m in zip(ids, mask) if m]
+    learned = [i for i, m in zip(ids, mask, strict=False) if m]
     assert tok.decode(learned) == "Hello!" + IM_END + "一、二、三" + IM_END
     ds = SFTDataset(tok, [{"conversations": messages}, {"prompt": "a", "answer": "b"}])
     assert len(ds) == 2
@@ -487,7 +513,7 @@ def test_multi_turn_chat_learns_only_assistant_turns(tok):
 def test_plain_sft_template(tok):
     ids, mask = prompt_answer_example(tok, "Q: 2 + 2? Answer:", " 4.", chat=False)
     assert ids[0] == tok.eos_id and ids[-1] == tok.eos_id
-    assert tok.decode([i for i, m in zip(ids, mask) if m]) == " 4." + EOS
+    assert tok.decode([i for i, m in zip(ids, mask, strict=False) if m]) == " 4." + EOS
 
 
 def test_padded_batch_loss_equals_unpadded_loss(tok):
@@ -496,7 +522,11 @@ def test_padded_batch_loss_equals_unpadded_loss(tok):
 
     torch.manual_seed(0)
     model = model_mod.MiniGPT(ModelConfig.from_preset("tiny", vocab_size=tok.vocab_size)).eval()
-    pairs = [("Count: 1, 2, 3,", " 4, 5."), ("大家好，我是小红。再说一遍，我叫", "小红。"), ("Hi", " there, my friend Omar.")]
+    pairs = [
+        ("Count: 1, 2, 3,", " 4, 5."),
+        ("大家好，我是小红。再说一遍，我叫", "小红。"),
+        ("Hi", " there, my friend Omar."),
+    ]
     ds = SFTDataset(tok, pairs, chat=False)
     examples = [ds[i] for i in range(len(ds))]
     assert len({len(e["input_ids"]) for e in examples}) == 3  # really different lengths

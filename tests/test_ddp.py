@@ -13,11 +13,10 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
-
 from minigpt import MiniGPT, ModelConfig
 from minigpt.checkpoint import find_checkpoint
 from minigpt.train import TrainConfig, Trainer
+from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from test_train import MaskedExamples
@@ -26,8 +25,9 @@ STEPS = 3
 
 
 def settings(**kw):
-    return TrainConfig(steps=STEPS, batch_size=2, lr=3e-3, warmup_steps=1, dtype="fp32", device="cpu",
-                       progress=False, **kw)
+    return TrainConfig(
+        steps=STEPS, batch_size=2, lr=3e-3, warmup_steps=1, dtype="fp32", device="cpu", progress=False, **kw
+    )
 
 
 def model():
@@ -43,7 +43,9 @@ def _worker(rank, world, init_file, out_dir, result_file):
         if rank == 1:  # DDP starts every process from rank 0's weights
             with torch.no_grad():
                 m.model.norm.weight.add_(1.0)
-        trainer = Trainer(m, settings(grad_accum=2, out_dir=out_dir, eval_every=0), MaskedExamples(), MaskedExamples(8, seed=1))
+        trainer = Trainer(
+            m, settings(grad_accum=2, out_dir=out_dir, eval_every=0), MaskedExamples(), MaskedExamples(8, seed=1)
+        )
         synced = []  # gradient buckets all-reduced, by bucket index
 
         def counting_hook(group, bucket):
@@ -55,11 +57,16 @@ def _worker(rank, world, init_file, out_dir, result_file):
         # no_sync on the first micro-batch of each step: every bucket travels once per step, not twice.
         assert sorted(Counter(synced).values()) == [STEPS] * len(set(synced))
         if rank == 0:
-            torch.save({"params": {n: p.detach().clone() for n, p in m.named_parameters()},
-                        "losses": [h["loss"] for h in history if h["kind"] == "train"],
-                        "val": [h["val_loss"] for h in history if h["kind"] == "eval"],
-                        "targets": [h["target_tokens"] for h in history if h["kind"] == "train"],
-                        "norms": [h["grad_norm"] for h in history if h["kind"] == "train"]}, result_file)
+            torch.save(
+                {
+                    "params": {n: p.detach().clone() for n, p in m.named_parameters()},
+                    "losses": [h["loss"] for h in history if h["kind"] == "train"],
+                    "val": [h["val_loss"] for h in history if h["kind"] == "eval"],
+                    "targets": [h["target_tokens"] for h in history if h["kind"] == "train"],
+                    "norms": [h["grad_norm"] for h in history if h["kind"] == "train"],
+                },
+                result_file,
+            )
     finally:
         dist.destroy_process_group()
 

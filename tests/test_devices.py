@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from minigpt import devices
 
 CPU = torch.device("cpu")
@@ -38,7 +37,6 @@ def test_notebook_setup_seeds_like_the_three_calls_it_replaces(capsys):
     import random
 
     import numpy as np
-
     from minigpt.devices import notebook_setup
 
     random.seed(7), np.random.seed(7), torch.manual_seed(7)

@@ -80,7 +80,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state:
                 cycle = visit(nxt)
                 if cycle:
@@ -99,6 +99,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 # ---- the checker checks itself on graphs whose answer is known ------------------------------------
 
+
 def test_find_cycle_on_known_graphs():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
@@ -109,7 +110,9 @@ def test_find_cycle_on_known_graphs():
 def test_imports_are_resolved_relative_and_inside_functions(tmp_path):
     pkg = tmp_path / "minigpt"
     (pkg / "sub").mkdir(parents=True)
-    source = "from . import sibling\nfrom ..top import thing\ndef f():\n    from .other import g\n    import minigpt.x\n"
+    source = (
+        "from . import sibling\nfrom ..top import thing\ndef f():\n    from .other import g\n    import minigpt.x\n"
+    )
     (pkg / "sub" / "mod.py").write_text(source)
     found = imported_names(pkg / "sub" / "mod.py", "minigpt.sub.mod")
     assert found == {"minigpt.sub.sibling", "minigpt.top.thing", "minigpt.sub.other.g", "minigpt.x"}
@@ -124,6 +127,7 @@ def test_imports_are_resolved_relative_and_inside_functions(tmp_path):
 
 # ---- the package ------------------------------------------------------------------------------------
 
+
 def test_import_graph_has_no_cycle():
     graph = import_graph()
     assert len(graph) > 20 and sum(map(len, graph.values())) > 40  # the whole package was read
@@ -135,8 +139,14 @@ def test_import_graph_has_no_cycle():
 def test_module_imports_alone(name):
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    result = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, text=True, env=env,
-                            cwd=PACKAGE.parent, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {name}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PACKAGE.parent,
+        timeout=300,
+    )
     assert result.returncode == 0, f"import {name} failed alone:\n{result.stderr[-3000:]}"
 
 
@@ -165,6 +175,7 @@ def test_long_modules_say_why(name):
 
 # ---- the command line: one module per subcommand --------------------------------------------------
 
+
 def test_every_subcommand_is_a_module_of_minigpt_cli_with_main():
     from minigpt.cli import SUBCOMMANDS
 
@@ -173,7 +184,9 @@ def test_every_subcommand_is_a_module_of_minigpt_cli_with_main():
     assert {p.stem for p in cli.glob("*.py")} - helpers == set(SUBCOMMANDS)
     for name in SUBCOMMANDS:
         tree = ast.parse((cli / f"{name}.py").read_text(encoding="utf-8"))
-        assert any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body), f"cli/{name}.py has no main()"
+        assert any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body), (
+            f"cli/{name}.py has no main()"
+        )
 
 
 def test_python_m_minigpt_lists_and_runs_every_subcommand():
@@ -181,14 +194,17 @@ def test_python_m_minigpt_lists_and_runs_every_subcommand():
 
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    top = subprocess.run([sys.executable, "-m", "minigpt", "--help"], capture_output=True, text=True, env=env,
-                         timeout=300)
+    top = subprocess.run(
+        [sys.executable, "-m", "minigpt", "--help"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert top.returncode == 0 and top.stdout.startswith("usage: python -m minigpt {" + ",".join(SUBCOMMANDS) + "}")
     for name, help_ in SUBCOMMANDS.items():
         assert f"  {name:<8} {help_}" in top.stdout
-        sub = subprocess.run([sys.executable, "-m", "minigpt", name, "--help"], capture_output=True, text=True,
-                             env=env, timeout=300)
+        sub = subprocess.run(
+            [sys.executable, "-m", "minigpt", name, "--help"], capture_output=True, text=True, env=env, timeout=300
+        )
         assert sub.returncode == 0 and sub.stdout.startswith(f"usage: python -m minigpt {name}"), (name, sub.stderr)
-    wrong = subprocess.run([sys.executable, "-m", "minigpt", "trian"], capture_output=True, text=True, env=env,
-                           timeout=300)
+    wrong = subprocess.run(
+        [sys.executable, "-m", "minigpt", "trian"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert wrong.returncode == 2 and "unknown command 'trian'" in wrong.stderr

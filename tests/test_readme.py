@@ -28,7 +28,7 @@ def tour_blocks() -> list[tuple[str, str, str]]:
     tour = tour[: tour.index("\n## ", 1)]
     fences = [(m.group(1), m.group(2)) for m in FENCE.finditer(tour)]
     blocks = []
-    for (lang, code), (next_lang, output) in zip(fences, fences[1:]):
+    for (lang, code), (next_lang, output) in zip(fences, fences[1:], strict=False):
         if lang in ("python", "bash"):
             assert next_lang == "text", f"README tour: a {lang} block must be followed by its ```text output"
             blocks.append((lang, code, output))

@@ -6,11 +6,10 @@ import json
 import math
 from pathlib import Path
 
+import minigpt.checkpoint as ckpt
 import numpy as np
 import pytest
 import torch
-
-import minigpt.checkpoint as ckpt
 from minigpt import MiniGPT, ModelConfig
 from minigpt.data import PackedDataset
 from minigpt.schedule import lr_schedule
@@ -42,7 +41,7 @@ class MaskedExamples(torch.utils.data.Dataset):
         self.y = torch.randint(0, vocab, (n, length), generator=g)
         keep = torch.randint(1, length + 1, (n,), generator=g)  # 1..length targets, the rest masked
         for i in range(n):
-            self.y[i, keep[i]:] = IGNORE
+            self.y[i, keep[i] :] = IGNORE
 
     def __len__(self):
         return len(self.x)
@@ -92,6 +91,7 @@ def test_hugging_face_labels_are_shifted_like_transformers_does():
 
 # ---- accumulation ------------------------------------------------------------------------------
 
+
 def test_accumulation_equals_one_big_batch_with_uneven_masks():
     parts = micro_batches()
     big = {k: torch.cat([b[k] for b in parts]) for k in ("input_ids", "targets")}
@@ -122,14 +122,15 @@ def test_training_with_accumulation_equals_training_with_the_big_batch():
     ha = Trainer(a, cfg(steps=3, batch_size=2, grad_accum=2), data).train()
     hb = Trainer(b, cfg(steps=3, batch_size=4, grad_accum=1), data).train()
     assert [m["target_tokens"] for m in ha] == [m["target_tokens"] for m in hb]
-    for ma, mb in zip(ha, hb):
+    for ma, mb in zip(ha, hb, strict=False):
         assert abs(ma["loss"] - mb["loss"]) < 1e-6
         assert ma["grad_norm"] == pytest.approx(mb["grad_norm"], rel=1e-5)
-    for (name, pa), pb in zip(a.named_parameters(), b.parameters()):  # see test_ddp.py for the bound
+    for (name, pa), pb in zip(a.named_parameters(), b.parameters(), strict=False):  # see test_ddp.py for the bound
         assert torch.allclose(pa, pb, rtol=0, atol=1e-4), name
 
 
 # ---- optimizer, schedule, clipping -------------------------------------------------------------
+
 
 def test_weight_decay_only_on_block_matrices():
     decay, no_decay = weight_decay_split(tiny())
@@ -189,6 +190,7 @@ def test_clipping_caps_the_global_norm(max_norm):
 
 # ---- non-finite values ---------------------------------------------------------------------------
 
+
 def test_non_finite_loss_stops_with_a_helpful_message():
     model = tiny()
     with torch.no_grad():
@@ -217,6 +219,7 @@ def test_non_finite_gradient_stops_before_the_update():
 
 # ---- checkpoints and exact resume ----------------------------------------------------------------
 
+
 def test_resume_continues_exactly(tmp_path):
     data, val = PackedDataset(stream(seed=0), 16), PackedDataset(stream(600, seed=1), 16)
     settings = dict(steps=6, eval_every=2, eval_batches=2)
@@ -239,7 +242,7 @@ def test_resume_continues_exactly(tmp_path):
     assert resumed.step == 3
     history = resumed.train()
     assert [m["step"] for m in history] == [m["step"] for m in whole]
-    for a, b in zip(history, whole):
+    for a, b in zip(history, whole, strict=False):
         key = "loss" if a["kind"] == "train" else "val_loss"
         assert a[key] == b[key] or abs(a[key] - b[key]) < 1e-7, (a, b)
     logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
@@ -308,6 +311,7 @@ def test_fresh_run_refuses_to_overwrite_checkpoints(tmp_path):
 
 # ---- precision, callbacks --------------------------------------------------------------------------
 
+
 def test_bf16_autocast_on_cpu_and_fp16_needs_cuda():
     steps = []
     history = Trainer(tiny(), cfg(steps=2, dtype="bf16"), PackedDataset(stream(), 16), on_step=steps.append).train()
@@ -329,6 +333,7 @@ def test_compile_path_runs(monkeypatch):
 
 # ---- command line ----------------------------------------------------------------------------------
 
+
 def test_cli_help_lists_every_option(capsys):
     from minigpt.cli.train import build_parser
     from minigpt.cli.train import main as train_main
@@ -343,14 +348,26 @@ def test_cli_help_lists_every_option(capsys):
 
 
 def test_cli_trains_resumes_and_exports(tmp_path, capsys):
-    from minigpt.tokenizer import Tokenizer
     from minigpt.cli.export import main as export_main
     from minigpt.cli.train import main as train_main
+    from minigpt.tokenizer import Tokenizer
 
     out = tmp_path / "run"
-    options = {"data": "course", "corpus_bytes": 120_000, "vocab_size": 320, "preset": "tiny", "block_size": 32,
-               "steps": 4, "batch_size": 4, "save_every": 2, "eval_every": 2, "eval_batches": 2, "dtype": "fp32",
-               "progress": False, "out": str(out)}
+    options = {
+        "data": "course",
+        "corpus_bytes": 120_000,
+        "vocab_size": 320,
+        "preset": "tiny",
+        "block_size": 32,
+        "steps": 4,
+        "batch_size": 4,
+        "save_every": 2,
+        "eval_every": 2,
+        "eval_batches": 2,
+        "dtype": "fp32",
+        "progress": False,
+        "out": str(out),
+    }
     config_file = tmp_path / "options.json"
     config_file.write_text(json.dumps(options))
     assert train_main(["--config", str(config_file), "--steps", "2"]) == 0  # a flag wins over the file

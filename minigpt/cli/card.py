@@ -11,9 +11,11 @@ PROG = "python -m minigpt card"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG,
-                                     description="Measure a course model on the held-out probes and write its model "
-                                     "card (model_card.json in --model).")
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Measure a course model on the held-out probes and write its model "
+        "card (model_card.json in --model).",
+    )
     parser.add_argument("--model", default=str(COURSE_MODEL_DIR), help="exported model folder")
     parser.add_argument("--run", help="the training run folder (for run_summary.json)")
     parser.add_argument("--build-command", help="the command that built the model, recorded in the card")

@@ -29,14 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = ModelConfig.from_preset(args.preset) if args.preset else config_from_path(args.config)
     gib = 2**30
-    print(f"{args.preset or args.config}: hidden {config.hidden_size}, layers {config.num_layers}, heads "
-          f"{config.num_heads} (kv {config.num_kv_heads}), vocab {config.vocab_size}, "
-          f"intermediate {config.intermediate_size}")
+    print(
+        f"{args.preset or args.config}: hidden {config.hidden_size}, layers {config.num_layers}, heads "
+        f"{config.num_heads} (kv {config.num_kv_heads}), vocab {config.vocab_size}, "
+        f"intermediate {config.intermediate_size}"
+    )
     if config.source:
         print(f"source: {config.source}")
     print()
-    print("weights:  " + ", ".join(f"{fmt} {weight_bytes(config, fmt) / gib:.2f} GiB"
-                                   for fmt in ("fp32", "bf16", "int8", "int4")))
+    print(
+        "weights:  "
+        + ", ".join(f"{fmt} {weight_bytes(config, fmt) / gib:.2f} GiB" for fmt in ("fp32", "bf16", "int8", "int4"))
+    )
     print(f"training state with AdamW (fp32, activations excluded): {training_memory(config)['total'] / gib:.2f} GiB")
     print(f"KV cache (bf16): {kv_cache_bytes_per_token(config) / 1024:.1f} KiB per token")
     print(f"forward FLOPs per token at context {config.max_seq_len}: {flops_per_token(config):.3e}")

@@ -21,11 +21,16 @@ def build_parser() -> argparse.ArgumentParser:
         "tokenizer.json + tokenizer_config.json when the run has a tokenizer) that MiniGPT.from_pretrained "
         "and transformers' AutoModelForCausalLM load.",
     )
-    parser.add_argument("--checkpoint", required=True, help="a checkpoint folder, or a run folder (its newest checkpoint)")
+    parser.add_argument(
+        "--checkpoint", required=True, help="a checkpoint folder, or a run folder (its newest checkpoint)"
+    )
     parser.add_argument("--out", required=True, help="folder to write")
     parser.add_argument("--dtype", default="fp32", choices=tuple(DTYPES), help="weight format")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="write into --out even if it is not empty (its model files are replaced)")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into --out even if it is not empty (its model files are replaced)",
+    )
     return parser
 
 
@@ -37,8 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
         what = "a model folder" if (out / "config.json").exists() else "not empty" if out.is_dir() else "a file"
-        fail(f"--out {out} is {what}; nothing was changed. Choose another --out, or add --overwrite to "
-             f"replace its model files.", PROG)
+        fail(
+            f"--out {out} is {what}; nothing was changed. Choose another --out, or add --overwrite to "
+            f"replace its model files.",
+            PROG,
+        )
     if out.resolve() == folder.resolve() or folder.resolve() in out.resolve().parents:
         fail(f"--out {out} is inside the checkpoint {folder}; export to a folder of its own.", PROG)
     try:

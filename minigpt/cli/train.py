@@ -1,4 +1,6 @@
 """`python -m minigpt train`: options -> data (minigpt.data.prepare) -> MiniGPT -> Trainer -> run folder.
+Over 400 lines because the trainer has some forty options, each checked here before any work
+starts, with a message naming the option; the work itself is minigpt.train and minigpt.data.prepare.
 
     python -m minigpt train --data course --preset course --steps 3000 --batch-size 16 --block-size 256 \
         --lr 3e-3 --warmup-steps 100 --dtype bf16 --compile --eval-every 250 --save-every 500 \
@@ -65,26 +67,44 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--config", metavar="FILE", help="JSON file of option values, e.g. a run's run_config.json")
-    parser.add_argument("--resume", nargs="?", const="auto", metavar="PATH",
-                        help="continue exactly from a checkpoint folder, or (no value) the newest in --out")
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="auto",
+        metavar="PATH",
+        help="continue exactly from a checkpoint folder, or (no value) the newest in --out",
+    )
 
     data = parser.add_argument_group("data")
-    data.add_argument("--data", default="course",
-                      help="'course' (generate the course corpus, train a tokenizer), a token file (.bin with "
-                           "its .bin.json, from minigpt.data), or .txt/.jsonl files or a folder (needs --tokenizer)")
+    data.add_argument(
+        "--data",
+        default="course",
+        help="'course' (generate the course corpus, train a tokenizer), a token file (.bin with "
+        "its .bin.json, from minigpt.data), or .txt/.jsonl files or a folder (needs --tokenizer)",
+    )
     data.add_argument("--val-data", metavar="PATH", help="held-out token file (default: the tail of --data)")
-    data.add_argument("--val-fraction", type=float, default=0.02,
-                      help="share of the data held out for evaluation, cut at a document boundary")
+    data.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.02,
+        help="share of the data held out for evaluation, cut at a document boundary",
+    )
     data.add_argument("--tokenizer", metavar="FILE", help="tokenizer.json to use (course: default trains one)")
-    data.add_argument("--vocab-size", type=int,
-                      help="model vocabulary (course: also the tokenizer's). Default: the tokenizer's; course data "
-                           f"trains one of the preset's vocab_size, or of {SMALL_PRESET_VOCAB} when the preset's is "
-                           f"below the {MIN_VOCAB_SIZE} ids a byte-level BPE needs (tiny: 256)")
+    data.add_argument(
+        "--vocab-size",
+        type=int,
+        help="model vocabulary (course: also the tokenizer's). Default: the tokenizer's; course data "
+        f"trains one of the preset's vocab_size, or of {SMALL_PRESET_VOCAB} when the preset's is "
+        f"below the {MIN_VOCAB_SIZE} ids a byte-level BPE needs (tiny: 256)",
+    )
     data.add_argument("--corpus-bytes", type=int, default=8_000_000, help="course: corpus size in UTF-8 bytes")
     data.add_argument("--corpus-seed", type=int, default=0, help="course: corpus generator seed")
-    data.add_argument("--block-size", type=int,
-                      help=f"tokens per training window (context length); default {DEFAULT_BLOCK_SIZE}, or the "
-                           f"model's max_seq_len when that is shorter (tiny: 128)")
+    data.add_argument(
+        "--block-size",
+        type=int,
+        help=f"tokens per training window (context length); default {DEFAULT_BLOCK_SIZE}, or the "
+        f"model's max_seq_len when that is shorter (tiny: 128)",
+    )
     data.add_argument("--stride", type=int, help="distance between window starts (default: block size, no overlap)")
 
     model = parser.add_argument_group("model")
@@ -140,17 +160,33 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 # ---- data --------------------------------------------------------------------------------------
 
+
 def prepare(args, out: Path, rank: int, barrier) -> PreparedData:
     """The run's data (minigpt.data.prepare): the main process writes the token files, the others
     wait at `barrier`, then memory-map them."""
     tokenizer = getattr(args, "_tokenizer", None) or (Tokenizer.from_file(args.tokenizer) if args.tokenizer else None)
     if args.data == "course":
-        return prepare_course_data(out, size_bytes=args.corpus_bytes, seed=args.corpus_seed,
-                                   val_fraction=args.val_fraction, vocab_size=course_vocab_size(args),
-                                   tokenizer=tokenizer, tokenizer_file=args.tokenizer, keep_existing=bool(args.resume),
-                                   is_main=rank == 0, barrier=barrier)
-    return prepare_token_data(args.data, out, tokenizer=tokenizer, val_data=args.val_data,
-                              val_fraction=args.val_fraction, is_main=rank == 0, barrier=barrier)
+        return prepare_course_data(
+            out,
+            size_bytes=args.corpus_bytes,
+            seed=args.corpus_seed,
+            val_fraction=args.val_fraction,
+            vocab_size=course_vocab_size(args),
+            tokenizer=tokenizer,
+            tokenizer_file=args.tokenizer,
+            keep_existing=bool(args.resume),
+            is_main=rank == 0,
+            barrier=barrier,
+        )
+    return prepare_token_data(
+        args.data,
+        out,
+        tokenizer=tokenizer,
+        val_data=args.val_data,
+        val_fraction=args.val_fraction,
+        is_main=rank == 0,
+        barrier=barrier,
+    )
 
 
 def course_vocab_size(args) -> int:
@@ -190,6 +226,7 @@ def model_config(args, tokenizer, data_vocab: int | None) -> ModelConfig:
 
 # ---- checks before any work ---------------------------------------------------------------------
 
+
 def check_args(args) -> None:
     """Everything that can be checked from the options alone, before the data is prepared and
     before anything in --out is touched; resolves --block-size. A problem ends the command with
@@ -214,9 +251,14 @@ def check_args(args) -> None:
     if args.vocab_size is not None:
         low = MIN_VOCAB_SIZE if args.data == "course" and not args.tokenizer else 1
         if args.vocab_size < low:
-            _fail(f"--vocab-size {args.vocab_size} is too small: "
-                  + (f"a byte-level BPE needs at least {MIN_VOCAB_SIZE} ids (256 bytes + 3 special tokens)."
-                     if low > 1 else "it must be positive."))
+            _fail(
+                f"--vocab-size {args.vocab_size} is too small: "
+                + (
+                    f"a byte-level BPE needs at least {MIN_VOCAB_SIZE} ids (256 bytes + 3 special tokens)."
+                    if low > 1
+                    else "it must be positive."
+                )
+            )
     if args.block_size is None:
         args.block_size = min(DEFAULT_BLOCK_SIZE, config.max_seq_len)
     if not 0 < args.block_size <= config.max_seq_len:
@@ -239,29 +281,38 @@ def check_args(args) -> None:
         where = out if args.resume == "auto" else Path(args.resume)
         folder = find_checkpoint(where)
         if folder is None:
-            _fail(f"--resume: no checkpoint in {where} (expected {CHECKPOINTS}/step-*/ or a step-* folder). "
-                  f"Start the run without --resume.")
+            _fail(
+                f"--resume: no checkpoint in {where} (expected {CHECKPOINTS}/step-*/ or a step-* folder). "
+                f"Start the run without --resume."
+            )
         try:
             recorded = json.loads((folder / STATE_NAME).read_text(encoding="utf-8")).get("tokenizer_sha256")
         except (OSError, ValueError):
             recorded = None  # a damaged state file: resume() names it and falls back
         ours = getattr(getattr(args, "_tokenizer", None), "sha256", None)
         if recorded and ours and recorded != ours:
-            _fail(f"--resume: {folder} was trained with tokenizer sha256 {recorded[:16]}..., but --tokenizer "
-                  f"{args.tokenizer} is {ours[:16]}...: the same ids would mean other text. Resume with the run's "
-                  f"own tokenizer ({out / 'tokenizer.json'}), or start a new run (another --out).")
+            _fail(
+                f"--resume: {folder} was trained with tokenizer sha256 {recorded[:16]}..., but --tokenizer "
+                f"{args.tokenizer} is {ours[:16]}...: the same ids would mean other text. Resume with the run's "
+                f"own tokenizer ({out / 'tokenizer.json'}), or start a new run (another --out)."
+            )
     elif not args.overwrite:
         found = list_checkpoints(out / CHECKPOINTS)
         if found:
-            _fail(f"--out {out} already holds a run (checkpoints up to {found[-1].name}); nothing was changed. "
-                  f"Continue it with --resume, choose another --out, or add --overwrite to delete it and start over.")
+            _fail(
+                f"--out {out} already holds a run (checkpoints up to {found[-1].name}); nothing was changed. "
+                f"Continue it with --resume, choose another --out, or add --overwrite to delete it and start over."
+            )
 
 
 # ---- the run -----------------------------------------------------------------------------------
 
+
 def _command(argv: list[str], world: int) -> str:
     if world > 1:
-        return f"torchrun --nproc_per_node={os.environ.get('LOCAL_WORLD_SIZE', world)} -m minigpt train {shlex.join(argv)}"
+        return (
+            f"torchrun --nproc_per_node={os.environ.get('LOCAL_WORLD_SIZE', world)} -m minigpt train {shlex.join(argv)}"
+        )
     return f"python -m minigpt train {shlex.join(argv)}"
 
 
@@ -293,8 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     train_data = PackedDataset(train_ids, args.block_size, stride)
     val_data = PackedDataset(val_ids, args.block_size) if len(val_ids) > args.block_size else None
     if val_data is None and rank == 0:
-        print(f"note: the held-out part ({len(val_ids)} tokens) is shorter than one window; no evaluation. "
-              f"Raise --val-fraction or pass --val-data.")
+        print(
+            f"note: the held-out part ({len(val_ids)} tokens) is shorter than one window; no evaluation. "
+            f"Raise --val-fraction or pass --val-data."
+        )
 
     torch.manual_seed(args.seed)  # the same initial weights on every process
     model = MiniGPT(config)
@@ -302,16 +355,32 @@ def main(argv: list[str] | None = None) -> int:
     train_config = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
     options = {k: v for k, v in vars(args).items() if k not in ("config", "resume") and not k.startswith("_")}
     summary = {
-        "command": _command(argv, world), "argv": argv, "status": "running", "started": started.isoformat(),
-        "minigpt": __version__, "torch": torch.__version__, "python": platform.python_version(),
-        "world_size": world, "options": options, "model_config": config.to_dict(),
-        "parameters": model.num_parameters(), "data": data_info,
-        "train_windows": len(train_data), "val_windows": len(val_data) if val_data else 0,
+        "command": _command(argv, world),
+        "argv": argv,
+        "status": "running",
+        "started": started.isoformat(),
+        "minigpt": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "world_size": world,
+        "options": options,
+        "model_config": config.to_dict(),
+        "parameters": model.num_parameters(),
+        "data": data_info,
+        "train_windows": len(train_data),
+        "val_windows": len(val_data) if val_data else 0,
         "tokenizer": {"file": "tokenizer.json", "sha256": tokenizer.sha256, "vocab_size": tokenizer.vocab_size}
-        if tokenizer else None,
+        if tokenizer
+        else None,
     }
-    trainer = Trainer(model, train_config, train_data, val_data, tokenizer=tokenizer,
-                      run_info={"command": summary["command"], "data": data_info})
+    trainer = Trainer(
+        model,
+        train_config,
+        train_data,
+        val_data,
+        tokenizer=tokenizer,
+        run_info={"command": summary["command"], "data": data_info},
+    )
     summary.update(device=describe_device(trainer.device), dtype=str(trainer.dtype).replace("torch.", ""))
     if args.resume:
         try:
@@ -330,9 +399,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if rank == 0:
         (out / "run_config.json").write_text(json.dumps(options, indent=2), encoding="utf-8")
-        print(f"{summary['command']}\nmodel: {model.num_parameters():,} parameters; data: {len(train_data):,} training "
-              f"windows of {args.block_size} tokens; device {summary['device']}, {summary['dtype']}, "
-              f"{world} process(es); global batch {args.batch_size * args.grad_accum * world} x {args.block_size} tokens")
+        print(
+            f"{summary['command']}\nmodel: {model.num_parameters():,} parameters; data: {len(train_data):,} training "
+            f"windows of {args.block_size} tokens; device {summary['device']}, {summary['dtype']}, "
+            f"{world} process(es); global batch {args.batch_size * args.grad_accum * world} x {args.block_size} tokens"
+        )
     write_summary()
     try:
         trainer.train()
@@ -351,12 +422,15 @@ def main(argv: list[str] | None = None) -> int:
         if rank == 0:
             print(f"\nerror: {e}", file=sys.stderr)
         return 1
-    write_summary(status="finished", finished=datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                  **_results(trainer, t0))
+    write_summary(
+        status="finished", finished=datetime.datetime.now(datetime.timezone.utc).isoformat(), **_results(trainer, t0)
+    )
     if rank == 0:
         r = _results(trainer, t0)
-        print(f"done: {r['steps']} steps, {r['tokens_seen']:,} tokens, train loss {r['final_train_loss']}, "
-              f"val loss {r['final_val_loss']}, {r['wall_time_s']:.0f} s. Summary: {out / 'run_summary.json'}")
+        print(
+            f"done: {r['steps']} steps, {r['tokens_seen']:,} tokens, train loss {r['final_train_loss']}, "
+            f"val loss {r['final_val_loss']}, {r['wall_time_s']:.0f} s. Summary: {out / 'run_summary.json'}"
+        )
     if world > 1:
         torch.distributed.destroy_process_group()
     return 0
@@ -367,7 +441,8 @@ def _results(trainer: Trainer, t0: float) -> dict:
     evals = [m for m in trainer.history if m["kind"] == "eval"]
     last = train[-20:]
     return {
-        "steps": trainer.step, "tokens_seen": trainer.tokens_seen,
+        "steps": trainer.step,
+        "tokens_seen": trainer.tokens_seen,
         "train_time_s": round(trainer.elapsed, 1),  # summed over resumed runs
         "wall_time_s": round(time.time() - t0, 1),  # this invocation, data preparation included
         "final_train_loss": round(sum(m["loss"] for m in last) / len(last), 4) if last else None,

@@ -1,9 +1,9 @@
 """Data for training: the generated course corpus, token files from real text, datasets.
 
-    corpus.py    the bilingual course corpus and its held-out probes
-    tokens.py    .txt / .jsonl files -> flat token file (np.memmap) with a sidecar
-    datasets.py  packed windows (shifted targets), padding, answer-only (SFT) masks, collate
-    prepare.py   a run's data made ready: corpus -> tokenizer -> token files -> (train, val) ids
+corpus.py    the bilingual course corpus and its held-out probes
+tokens.py    .txt / .jsonl files -> flat token file (np.memmap) with a sidecar
+datasets.py  packed windows (shifted targets), padding, answer-only (SFT) masks, collate
+prepare.py   a run's data made ready: corpus -> tokenizer -> token files -> (train, val) ids
 """
 
 from .corpus import (
@@ -42,11 +42,35 @@ from .tokens import (
 )
 
 __all__ = [
-    "CORPUS_VERSION", "CourseCorpus", "Probe", "course_probes", "evaluate_probes", "is_held_out",
-    "make_course_corpus", "probe_ids", "probe_passes",
-    "IGNORE_INDEX", "ExampleDataset", "PackedDataset", "PadCollate", "ResumableSampler", "SFTDataset",
-    "chat_example", "chat_prompt_ids", "collate", "prompt_answer_example", "shift",
-    "PreparedData", "prepare_course_data", "prepare_token_data", "split_tail",
-    "encode_documents", "iter_texts", "load_tokens", "save_tokens", "token_dtype", "tokenize_files",
+    "CORPUS_VERSION",
+    "CourseCorpus",
+    "Probe",
+    "course_probes",
+    "evaluate_probes",
+    "is_held_out",
+    "make_course_corpus",
+    "probe_ids",
+    "probe_passes",
+    "IGNORE_INDEX",
+    "ExampleDataset",
+    "PackedDataset",
+    "PadCollate",
+    "ResumableSampler",
+    "SFTDataset",
+    "chat_example",
+    "chat_prompt_ids",
+    "collate",
+    "prompt_answer_example",
+    "shift",
+    "PreparedData",
+    "prepare_course_data",
+    "prepare_token_data",
+    "split_tail",
+    "encode_documents",
+    "iter_texts",
+    "load_tokens",
+    "save_tokens",
+    "token_dtype",
+    "tokenize_files",
     "tokens_up_to_date",
 ]

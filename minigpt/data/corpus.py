@@ -1,6 +1,6 @@
 """The course corpus: short bilingual documents written so that a 5M-parameter model can learn
 the behaviours the chapters then open up, plus held-out probes that measure them. It is one file
-of about 440 lines (the word lists are in words.py) because each document generator and the probe
+over 400 lines (the word lists are in words.py) because each document generator and the probe
 drawn from it must agree on what is held out: they are read, and changed, side by side.
 
 Nothing is downloaded: the corpus is generated, deterministically, from `random.Random(seed)`
@@ -86,6 +86,7 @@ def is_held_out(key: tuple) -> bool:
 # a probe made from it is (prompt=prefix, answer=answer). key is the combination that
 # `is_held_out` judges, or None for documents that hold nothing out.
 
+
 def _sentence_join(parts: list[str], lang: str) -> str:
     return (" " if lang == "en" else "").join(parts)
 
@@ -95,34 +96,62 @@ def gen_name(rng: random.Random, lang: str):
     name, city, hobby = NAMES[lang][n], CITIES[lang][c], HOBBIES[lang][h]
     friend = rng.choice([x for x in NAMES[lang] if x != name])
     if lang == "en":
-        opening = rng.choice(["Hello, I'm {n}.", "Hi everyone, my name is {n}.", "Good morning! I am {n}.",
-                              "Let me introduce myself: I'm {n}."])
-        fillers = [rng.choice(["I live in {c}.", "My home is in {c}.", "I come from {c}."]),
-                   rng.choice(["I like {h}.", "My favourite hobby is {h}.", "In my free time I enjoy {h}."])]
+        opening = rng.choice(
+            [
+                "Hello, I'm {n}.",
+                "Hi everyone, my name is {n}.",
+                "Good morning! I am {n}.",
+                "Let me introduce myself: I'm {n}.",
+            ]
+        )
+        fillers = [
+            rng.choice(["I live in {c}.", "My home is in {c}.", "I come from {c}."]),
+            rng.choice(["I like {h}.", "My favourite hobby is {h}.", "In my free time I enjoy {h}."]),
+        ]
         if rng.random() < 0.5:
             fillers.append(rng.choice(["I work as a {j}.", "I am a {j}."]))
         if rng.random() < 0.5:
             fillers.append(rng.choice(["My friend {m} likes {h2}.", "My best friend is {m}."]))
         if rng.random() < 0.3:
             fillers.append("Every weekend I go to {p}.")
-        closing = rng.choice(["Once again, my name is", "Nice to meet you all, I'm", "Remember, I am",
-                              "Who is speaking? It is", "Thank you for listening, this was"])
+        closing = rng.choice(
+            [
+                "Once again, my name is",
+                "Nice to meet you all, I'm",
+                "Remember, I am",
+                "Who is speaking? It is",
+                "Thank you for listening, this was",
+            ]
+        )
         answer, suffix = " " + name, "."
     else:
-        opening = rng.choice(["大家好，我是{n}。", "你好，我叫{n}。", "早上好！我是{n}。", "我来介绍一下自己：我叫{n}。"])
-        fillers = [rng.choice(["我住在{c}。", "我的家在{c}。", "我来自{c}。"]),
-                   rng.choice(["我喜欢{h}。", "我最爱{h}。", "空闲的时候我喜欢{h}。"])]
+        opening = rng.choice(
+            ["大家好，我是{n}。", "你好，我叫{n}。", "早上好！我是{n}。", "我来介绍一下自己：我叫{n}。"]
+        )
+        fillers = [
+            rng.choice(["我住在{c}。", "我的家在{c}。", "我来自{c}。"]),
+            rng.choice(["我喜欢{h}。", "我最爱{h}。", "空闲的时候我喜欢{h}。"]),
+        ]
         if rng.random() < 0.5:
             fillers.append(rng.choice(["我是一名{j}。", "我的工作是{j}。"]))
         if rng.random() < 0.5:
             fillers.append(rng.choice(["我的朋友{m}喜欢{h2}。", "我最好的朋友是{m}。"]))
         if rng.random() < 0.3:
             fillers.append("每个周末我都去{p}。")
-        closing = rng.choice(["再说一遍，我叫", "很高兴认识大家，我是", "记住哦，我是", "谁在说话？是", "谢谢大家，我是"])
+        closing = rng.choice(
+            ["再说一遍，我叫", "很高兴认识大家，我是", "记住哦，我是", "谁在说话？是", "谢谢大家，我是"]
+        )
         answer, suffix = name, "。"
     rng.shuffle(fillers)
-    words = dict(n=name, c=city, h=hobby, j=rng.choice(JOBS[lang]), m=friend,
-                 h2=rng.choice(HOBBIES[lang]), p=rng.choice(PLACES[lang]))
+    words = dict(
+        n=name,
+        c=city,
+        h=hobby,
+        j=rng.choice(JOBS[lang]),
+        m=friend,
+        h2=rng.choice(HOBBIES[lang]),
+        p=rng.choice(PLACES[lang]),
+    )
     body = _sentence_join([opening] + fillers, lang).format(**words)
     prefix = body + (" " if lang == "en" else "") + closing
     return (lang, "name", n, c, h), prefix, answer, suffix
@@ -135,28 +164,43 @@ def gen_dialogue(rng: random.Random, lang: str):
     if lang == "en":
         hi = rng.choice(["Hi", "Hello", "Hey"])
         line1 = f"{A}: {hi}, I'm {A}. " + rng.choice([f"I like {hobby}.", f"I enjoy {hobby}."])
-        line2 = f"{B}: " + rng.choice([f"Hello {A}, I'm {B}.", f"Hi {A}! My name is {B}."]) + " " + \
-            rng.choice([f"I live in {city}.", f"I come from {city}."])
+        line2 = (
+            f"{B}: "
+            + rng.choice([f"Hello {A}, I'm {B}.", f"Hi {A}! My name is {B}."])
+            + " "
+            + rng.choice([f"I live in {city}.", f"I come from {city}."])
+        )
         prefix = f"{line1}\n{line2}\n{A}: " + rng.choice(["Nice to meet you,", "Good to see you,", "See you soon,"])
         answer, suffix = " " + B, "!"
     else:
         line1 = f"{A}：你好，我是{A}。" + rng.choice([f"我喜欢{hobby}。", f"我爱{hobby}。"])
-        line2 = f"{B}：" + rng.choice([f"你好，{A}！我叫{B}。", f"{A}你好，我是{B}。"]) + \
-            rng.choice([f"我住在{city}。", f"我来自{city}。"])
+        line2 = (
+            f"{B}："
+            + rng.choice([f"你好，{A}！我叫{B}。", f"{A}你好，我是{B}。"])
+            + rng.choice([f"我住在{city}。", f"我来自{city}。"])
+        )
         prefix = f"{line1}\n{line2}\n{A}：" + rng.choice(["很高兴认识你，", "见到你真好，", "下次见，"])
         answer, suffix = B, "！"
     return (lang, "dialogue", a, b, h, c), prefix, answer, suffix
 
 
 COUNT_HEADERS = {
-    "en": {"number1": ["Count: ", "Let's count: ", "Counting up: "], "number2": ["Count by twos: ", "Counting by two: "],
-           "number10": ["Count by tens: ", "Counting by ten: "], "word": ["Count in words: ", "Counting in words: "],
-           "weekday": ["Days of the week: ", "The days go: ", "Day after day: "],
-           "month": ["Months: ", "The months go: ", "Month after month: "]},
-    "zh": {"number1": ["数数：", "我们来数数：", "往下数："], "number2": ["两个两个地数：", "隔一个数："],
-           "number10": ["十个十个地数：", "按十数："], "word": ["用汉字数数：", "用中文数："],
-           "weekday": ["一周的日子：", "星期的顺序：", "一天接一天："],
-           "month": ["月份：", "月份的顺序：", "一个月接一个月："]},
+    "en": {
+        "number1": ["Count: ", "Let's count: ", "Counting up: "],
+        "number2": ["Count by twos: ", "Counting by two: "],
+        "number10": ["Count by tens: ", "Counting by ten: "],
+        "word": ["Count in words: ", "Counting in words: "],
+        "weekday": ["Days of the week: ", "The days go: ", "Day after day: "],
+        "month": ["Months: ", "The months go: ", "Month after month: "],
+    },
+    "zh": {
+        "number1": ["数数：", "我们来数数：", "往下数："],
+        "number2": ["两个两个地数：", "隔一个数："],
+        "number10": ["十个十个地数：", "按十数："],
+        "word": ["用汉字数数：", "用中文数："],
+        "weekday": ["一周的日子：", "星期的顺序：", "一天接一天："],
+        "month": ["月份：", "月份的顺序：", "一个月接一个月："],
+    },
 }
 COUNT_SEQS = ("number1", "number1", "number1", "number2", "number10", "word", "weekday", "month")
 
@@ -182,17 +226,21 @@ def gen_count(rng: random.Random, lang: str, probe_len: int | None = None):
     sep, end = (", ", ".") if lang == "en" else ("、" if seq == "word" else "，", "。")
     k = probe_len if probe_len is not None else rng.randint(3, length - 1)  # items shown before the slot
     head = sep.rstrip()
-    tail = sep[len(head):]
+    tail = sep[len(head) :]
     prefix = COUNT_HEADERS[lang][seq][h] + sep.join(items[:k]) + head
     suffix = "".join(sep + x for x in items[k + 1 :]) + end
     return (lang, "count", seq, h, start), prefix, tail + items[k], suffix
 
 
 ARITH_NAMES = {"en": NAMES["en"][:20], "zh": NAMES["zh"][:20]}
-_OPS_EN = {"+": ["buys {x} more", "finds {x} more", "gets {x} more from a friend"],
-           "-": ["gives away {x}", "loses {x}", "gives {x} to a friend"]}
-_OPS_ZH = {"+": ["又买了{x}{m}", "又找到了{x}{m}", "从朋友那里得到{x}{m}"],
-           "-": ["送出了{x}{m}", "丢了{x}{m}", "给了朋友{x}{m}"]}
+_OPS_EN = {
+    "+": ["buys {x} more", "finds {x} more", "gets {x} more from a friend"],
+    "-": ["gives away {x}", "loses {x}", "gives {x} to a friend"],
+}
+_OPS_ZH = {
+    "+": ["又买了{x}{m}", "又找到了{x}{m}", "从朋友那里得到{x}{m}"],
+    "-": ["送出了{x}{m}", "丢了{x}{m}", "给了朋友{x}{m}"],
+}
 
 
 def _apply(a: int, op: str, b: int) -> int:
@@ -235,15 +283,28 @@ def render_arith(rng: random.Random, lang: str, problem: tuple, form: str):
     ops = [(problem[i], problem[i + 1]) for i in range(1, len(problem), 2)]
     if lang == "en":
         acts = [rng.choice(_OPS_EN[op]).format(x=x) for op, x in ops]
-        story = f"{name} has {problem[0]} {item}. {name} " + " and then ".join(acts) + ". " + rng.choice(
-            [f"How many {item} does {name} have now?", f"How many {item} are there now?",
-             f"Now how many {item} does {name} have?"])
+        story = (
+            f"{name} has {problem[0]} {item}. {name} "
+            + " and then ".join(acts)
+            + ". "
+            + rng.choice(
+                [
+                    f"How many {item} does {name} have now?",
+                    f"How many {item} are there now?",
+                    f"Now how many {item} does {name} have?",
+                ]
+            )
+        )
         if form == "answer":
             return story + " Answer:", f" {result}", "."
         return story + " Steps:", " " + ", ".join(steps) + f". Answer: {result}", "."
     acts = [rng.choice(_OPS_ZH[op]).format(x=x, m=m) for op, x in ops]
-    story = f"{name}有{problem[0]}{m}{item}。{name}" + "，然后".join(acts) + "。" + rng.choice(
-        [f"{name}现在有几{m}{item}？", f"现在{name}一共有几{m}{item}？"])
+    story = (
+        f"{name}有{problem[0]}{m}{item}。{name}"
+        + "，然后".join(acts)
+        + "。"
+        + rng.choice([f"{name}现在有几{m}{item}？", f"现在{name}一共有几{m}{item}？"])
+    )
     if form == "answer":
         return story + "答：", f"{result}", "。"
     return story + "步骤：", "，".join(steps) + f"。答：{result}", "。"
@@ -303,19 +364,27 @@ def gen_copy(rng: random.Random, lang: str):
     key = (lang, "copy", tuple(idx))
     if lang == "en":
         span = " ".join(words)
-        first, again = rng.choice([("Repeat after me:", "Again:"), ("Say these words:", "Now once more:"),
-                                   ("Listen:", "Repeat:")])
+        first, again = rng.choice(
+            [("Repeat after me:", "Again:"), ("Say these words:", "Now once more:"), ("Listen:", "Repeat:")]
+        )
         return key, f"{first} {span}. {again}", " " + span, "."
     span = "".join(words)
     first, again = rng.choice([("跟我读：", "再读一遍："), ("请记住这些词：", "现在重复一遍："), ("听好：", "重复：")])
     return key, f"{first}{span}。{again}", span, "。"
 
 
-GENERATORS = {"name": gen_name, "dialogue": gen_dialogue, "count": gen_count, "arith": gen_arith,
-              "fact": gen_fact, "copy": gen_copy}
+GENERATORS = {
+    "name": gen_name,
+    "dialogue": gen_dialogue,
+    "count": gen_count,
+    "arith": gen_arith,
+    "fact": gen_fact,
+    "copy": gen_copy,
+}
 
 
 # ---- the corpus ------------------------------------------------------------------------------
+
 
 @dataclass
 class CourseCorpus:
@@ -336,9 +405,15 @@ class CourseCorpus:
 
     def info(self) -> dict:
         counts = {k: self.kinds.count(k) for k in KINDS}
-        return {"version": self.version, "seed": self.seed, "size_bytes": self.size_bytes,
-                "bytes": len(self.text.encode("utf-8")), "documents": len(self.docs),
-                "documents_by_kind": counts, "sha256": self.sha256}
+        return {
+            "version": self.version,
+            "seed": self.seed,
+            "size_bytes": self.size_bytes,
+            "bytes": len(self.text.encode("utf-8")),
+            "documents": len(self.docs),
+            "documents_by_kind": counts,
+            "sha256": self.sha256,
+        }
 
     def save(self, path: str | Path) -> Path:
         """Write the stream as UTF-8 text and `<path>.json` with version, seed and hash."""

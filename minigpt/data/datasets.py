@@ -32,6 +32,7 @@ from ..loss import IGNORE_INDEX  # the one constant; re-exported here for `from 
 
 # ---- packed windows --------------------------------------------------------------------------
 
+
 class PackedDataset(Dataset):
     """Windows of a token stream (array or memmap): item k is (x, y), both int64 of length T,
     x = ids[s : s+T], y = ids[s+1 : s+T+1] with s = k * stride.
@@ -74,8 +75,16 @@ class ResumableSampler(Sampler[int]):
     `num_samples=None` runs forever; the trainer decides when to stop. Orders are reproducible
     for a given torch version (torch.randperm on a seeded CPU generator)."""
 
-    def __init__(self, num_items: int, seed: int = 0, start: int = 0, shuffle: bool = True,
-                 num_samples: int | None = None, rank: int = 0, world_size: int = 1):
+    def __init__(
+        self,
+        num_items: int,
+        seed: int = 0,
+        start: int = 0,
+        shuffle: bool = True,
+        num_samples: int | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         if num_items <= 0:
             raise ValueError(f"Nothing to sample: the dataset has {num_items} items.")
         self.n, self.seed, self.start, self.shuffle = num_items, seed, start, shuffle
@@ -108,6 +117,7 @@ class ResumableSampler(Sampler[int]):
 
 
 # ---- variable-length examples, padding, answer-only masks ----------------------------------
+
 
 def shift(ids: Sequence[int], loss_mask: Sequence[int] | None = None) -> tuple[list[int], list[int]]:
     """(input_ids, targets) = (ids[:-1], ids[1:]), with targets -100 where loss_mask[1:] is 0.
@@ -187,13 +197,15 @@ class PadCollate:
 
 
 def target_key(example: dict) -> str:
-    """"targets" (already shifted) or "labels" (Hugging Face's, shifted inside): which one an
+    """ "targets" (already shifted) or "labels" (Hugging Face's, shifted inside): which one an
     example or batch carries."""
     for key in ("targets", "labels"):
         if key in example:
             return key
-    raise ValueError(f"An example needs 'targets' (already shifted, as the datasets here make them) or 'labels' "
-                     f"(Hugging Face's: the input ids, shifted inside); it has {sorted(example)}.")
+    raise ValueError(
+        f"An example needs 'targets' (already shifted, as the datasets here make them) or 'labels' "
+        f"(Hugging Face's: the input ids, shifted inside); it has {sorted(example)}."
+    )
 
 
 def collate(items: list) -> dict[str, torch.Tensor]:

@@ -66,10 +66,19 @@ def split_tail(ids, fraction: float, eos: int):
     return ids[: cut + 1], ids[cut:]
 
 
-def prepare_course_data(out_dir, *, size_bytes: int, seed: int, val_fraction: float, vocab_size: int,
-                        tokenizer: Tokenizer | None = None, tokenizer_file: str | None = None,
-                        keep_existing: bool = False, is_main: bool = True,
-                        barrier: Callable[[], None] = _no_barrier) -> PreparedData:
+def prepare_course_data(
+    out_dir,
+    *,
+    size_bytes: int,
+    seed: int,
+    val_fraction: float,
+    vocab_size: int,
+    tokenizer: Tokenizer | None = None,
+    tokenizer_file: str | None = None,
+    keep_existing: bool = False,
+    is_main: bool = True,
+    barrier: Callable[[], None] = _no_barrier,
+) -> PreparedData:
     """The generated course corpus, split by documents (the last `val_fraction` held out), encoded
     with `tokenizer` or with a byte-level BPE of `vocab_size` learned from the training documents.
 
@@ -79,15 +88,26 @@ def prepare_course_data(out_dir, *, size_bytes: int, seed: int, val_fraction: fl
     out = Path(out_dir)
     data_dir = out / DATA_DIR
     info_path = data_dir / INFO_NAME
-    wanted = {"kind": "course", "version": CORPUS_VERSION, "size_bytes": size_bytes, "seed": seed,
-              "val_fraction": val_fraction, "vocab_size": vocab_size, "tokenizer_given": tokenizer_file}
+    wanted = {
+        "kind": "course",
+        "version": CORPUS_VERSION,
+        "size_bytes": size_bytes,
+        "seed": seed,
+        "val_fraction": val_fraction,
+        "vocab_size": vocab_size,
+        "tokenizer_given": tokenizer_file,
+    }
     made = json.loads(info_path.read_text())["request"] if info_path.is_file() else None
     reuse = made is not None and {k: made.get(k) for k in wanted} == wanted
     if keep_existing and made is not None and not reuse:
         changed = {k: (made.get(k), v) for k, v in wanted.items() if made.get(k) != v}
-        raise OtherDataError(f"{out} was made with other data options ("
-                             + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
-                             + "). Resume with the run's own options (--config " + str(out / "run_config.json") + ").")
+        raise OtherDataError(
+            f"{out} was made with other data options ("
+            + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
+            + "). Resume with the run's own options (--config "
+            + str(out / "run_config.json")
+            + ")."
+        )
     if is_main and not reuse:
         corpus = make_course_corpus(size_bytes, seed=seed)
         n_val = max(1, round(len(corpus.docs) * val_fraction))
@@ -99,8 +119,11 @@ def prepare_course_data(out_dir, *, size_bytes: int, seed: int, val_fraction: fl
         save_tokens(encode_documents(tokenizer, train_docs), data_dir / "train.bin", tokenizer)
         save_tokens(encode_documents(tokenizer, val_docs), data_dir / "val.bin", tokenizer)
         corpus_info = corpus.info()
-        corpus_info.update(train_documents=len(train_docs), val_documents=len(val_docs),
-                           split="the last val_fraction of the documents are held out")
+        corpus_info.update(
+            train_documents=len(train_docs),
+            val_documents=len(val_docs),
+            split="the last val_fraction of the documents are held out",
+        )
         info_path.write_text(json.dumps({"request": wanted, "corpus": corpus_info}, indent=2))
     barrier()
     tokenizer = Tokenizer.from_file(out / TOKENIZER_FILE)
@@ -109,9 +132,17 @@ def prepare_course_data(out_dir, *, size_bytes: int, seed: int, val_fraction: fl
     return PreparedData(train_ids, val_ids, tokenizer, {"kind": "course", **info["corpus"]})
 
 
-def prepare_token_data(data, out_dir, *, tokenizer: Tokenizer | None = None, val_data=None,
-                       val_fraction: float = 0.02, is_main: bool = True,
-                       barrier: Callable[[], None] = _no_barrier, progress: bool = True) -> PreparedData:
+def prepare_token_data(
+    data,
+    out_dir,
+    *,
+    tokenizer: Tokenizer | None = None,
+    val_data=None,
+    val_fraction: float = 0.02,
+    is_main: bool = True,
+    barrier: Callable[[], None] = _no_barrier,
+    progress: bool = True,
+) -> PreparedData:
     """A token file (`.bin` with its sidecar), or .txt/.jsonl files or a folder encoded with
     `tokenizer` into out_dir/data/tokens.bin. Held out: `val_data` (a token file), else the tail
     of the stream (split_tail)."""
@@ -133,8 +164,15 @@ def prepare_token_data(data, out_dir, *, tokenizer: Tokenizer | None = None, val
         train_ids, val_ids = split_tail(ids, val_fraction, meta["eos_id"])
     if is_main and tokenizer is not None:
         tokenizer.save(out / TOKENIZER_FILE)
-    info = {"kind": "tokens", "path": str(token_file), "source": str(path),
-            "val_data": None if val_data is None else str(val_data), "tokens": meta["count"],
-            "documents": meta.get("documents"), "tokenizer_sha256": meta["tokenizer_sha256"],
-            "vocab_size": meta["vocab_size"], "sources": meta.get("sources", [])}
+    info = {
+        "kind": "tokens",
+        "path": str(token_file),
+        "source": str(path),
+        "val_data": None if val_data is None else str(val_data),
+        "tokens": meta["count"],
+        "documents": meta.get("documents"),
+        "tokenizer_sha256": meta["tokenizer_sha256"],
+        "vocab_size": meta["vocab_size"],
+        "sources": meta.get("sources", []),
+    }
     return PreparedData(train_ids, val_ids, tokenizer, info)

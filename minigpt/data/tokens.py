@@ -58,7 +58,9 @@ def find_files(paths) -> list[Path]:
         if p.is_dir():
             found = sorted(f for f in p.rglob("*") if f.suffix in SUFFIXES and f.is_file())
             if not found:
-                raise ValueError(f"The folder {p} holds no .txt or .jsonl files. Fix: point at a folder with text files.")
+                raise ValueError(
+                    f"The folder {p} holds no .txt or .jsonl files. Fix: point at a folder with text files."
+                )
             files += found
         elif p.suffix in SUFFIXES:
             files.append(p)
@@ -149,10 +151,12 @@ def tokenize_files(paths, tokenizer, out_path, *, chunk_bytes: int = 1 << 20, pr
     dtype = token_dtype(tokenizer.vocab_size)
     eos = tokenizer.eos_id
     count, documents = 0, 0
-    bar = tqdm(total=sum(f.stat().st_size for f in files), unit="B", unit_scale=True,
-               desc="tokenizing", disable=not progress)
+    bar = tqdm(
+        total=sum(f.stat().st_size for f in files), unit="B", unit_scale=True, desc="tokenizing", disable=not progress
+    )
 
     with open(out_path, "wb") as out:
+
         def write(ids):
             nonlocal count
             out.write(np.asarray(ids, dtype=dtype).tobytes())
@@ -193,7 +197,7 @@ def tokenize_files(paths, tokenizer, out_path, *, chunk_bytes: int = 1 << 20, pr
     if documents == 0:
         out_path.unlink()
         raise ValueError(
-            f"No text found in {[str(f) for f in files]} (empty files or empty \"text\" fields). "
+            f'No text found in {[str(f) for f in files]} (empty files or empty "text" fields). '
             f"Fix: check that the files hold text."
         )
     meta = {
@@ -247,9 +251,16 @@ def save_tokens(ids: np.ndarray, out_path, tokenizer) -> dict:
     dtype = token_dtype(tokenizer.vocab_size)
     ids = np.asarray(ids)
     ids.astype(dtype).tofile(out_path)
-    meta = {"format": FORMAT, "dtype": dtype.name, "count": int(ids.size),
-            "documents": int((ids == tokenizer.eos_id).sum()) - 1, "vocab_size": tokenizer.vocab_size,
-            "eos_id": tokenizer.eos_id, "tokenizer_sha256": tokenizer.sha256, "sources": []}
+    meta = {
+        "format": FORMAT,
+        "dtype": dtype.name,
+        "count": int(ids.size),
+        "documents": int((ids == tokenizer.eos_id).sum()) - 1,
+        "vocab_size": tokenizer.vocab_size,
+        "eos_id": tokenizer.eos_id,
+        "tokenizer_sha256": tokenizer.sha256,
+        "sources": [],
+    }
     Path(str(out_path) + ".json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return meta
 

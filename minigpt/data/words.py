@@ -2,8 +2,11 @@
 fact phrasings, words to copy, number words. Lists are paired by index across languages where
 the meaning must match (a country and its capital, Monday and 星期一).
 
-Changing anything here changes the corpus bytes: bump `CORPUS_VERSION` in course.py.
+Changing anything here changes the corpus bytes: bump `CORPUS_VERSION` in corpus.py.
 """
+
+# fmt: off
+# (the lists stay one line per group, as they are read: the formatter would give each word its own line)
 NAMES = {
     "en": ["Susan", "Omar", "Lily", "Daniel", "Maria", "Kevin", "Aisha", "Peter", "Nora", "Lucas",
            "Emma", "Ravi", "Grace", "Hugo", "Chloe", "Felix", "Iris", "Jonas", "Leila", "Mason",
@@ -153,3 +156,4 @@ ITEMS = {  # (item, measure word) -- English items are plural nouns
     "zh": [("苹果", "个"), ("铅笔", "支"), ("书", "本"), ("硬币", "枚"), ("贴纸", "张"), ("卡片", "张"),
            ("弹珠", "颗"), ("贝壳", "个"), ("饼干", "块"), ("气球", "个")],
 }
+# fmt: on
