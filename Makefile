@@ -1,6 +1,6 @@
 # Two entry points do all set-up on a fresh machine (see README):
 #   make book   build the course book from the committed chapters and the shipped model
-#   make test   every test: package, notebooks (nbval), editions in lockstep, book, browser
+#   make test   every test: lint, package, notebooks (nbval), editions in lockstep, book + teaching kit, browser
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -35,9 +35,13 @@ $(VENV)/.installed: pyproject.toml
 
 # In this order: package tests, notebooks (stamps, zh/en parity, nbval on this CPU and on a plainer
 # one), book build, browser.
-test: test-package check-notebooks check-notebooks-plain-cpu browser-check
+test: lint test-package check-notebooks check-notebooks-plain-cpu browser-check
 
+# tests/test_kit.py prints one chapter's handouts, so Chromium and poppler come first.
 test-package: setup
+ifneq ($(BROWSER_CHECK),skip)
+	scripts/ensure_chromium.sh
+endif
 	$(PY) -m pytest -n 2 --dist loadscope tests
 
 # ruff's rules and format over the code and the notebooks, pyright (basic) over the package.
@@ -84,12 +88,13 @@ timings: setup
 	-nice -n 10 env $(PLAIN_CPU) $(NBVAL) --times-json $(TIMINGS_JSON) --times-label plain-cpu $(TIMINGS_NB)
 	$(PY) scripts/render_instructor.py
 
-browser-check: book
+# The site with its teaching kit (slides, quiz pages, handouts), opened page by page.
+browser-check: setup
 ifeq ($(BROWSER_CHECK),skip)
 	@echo "*** browser check SKIPPED (BROWSER_CHECK=skip): the built site was not opened in a browser ***"
 else
-	scripts/ensure_chromium.sh
-	$(PY) scripts/browser_check.py
+	$(MAKE) kit
+	$(PY) scripts/browser_check.py --kit require
 endif
 
 # The teaching kit (scripts/make_kit.py; its docstring lists every output), both editions, into
