@@ -31,7 +31,6 @@ import warnings
 
 import torch
 import torch.nn.functional as F
-
 from minigpt import MiniGPT, ModelConfig
 from minigpt.cache import KVCache
 from minigpt.counting import kv_cache_bytes_per_token
@@ -94,8 +93,11 @@ def main():
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--preset", default="course", help="model config (random weights)")
     parser.add_argument("--contexts", type=int, nargs="+", default=[128, 512, 1024], help="prompt lengths")
-    parser.add_argument("--compile", action="store_true",
-                        help="add both libraries compiled: minigpt compile=True, transformers static cache + compile")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="add both libraries compiled: minigpt compile=True, transformers static cache + compile",
+    )
     parser.add_argument("--skip-transformers", action="store_true", help="leave out the comparison with transformers")
     parser.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"], help="weights and cache dtype")
     args = parser.parse_args()
@@ -105,30 +107,43 @@ def main():
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     contexts = args.contexts
-    config = ModelConfig.from_preset(args.preset, max_seq_len=max(max(contexts) + args.new_tokens + 1, 32 + args.hf_new_tokens))
+    config = ModelConfig.from_preset(
+        args.preset, max_seq_len=max(max(contexts) + args.new_tokens + 1, 32 + args.hf_new_tokens)
+    )
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
     device = torch.device(args.device)
     model = MiniGPT(config).eval().to(device=device, dtype=dtype)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
-    print(f"{where}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
-    print(f"model: {args.preset} preset ({model.num_parameters():,} parameters, hidden {config.hidden_size}, "
-          f"{config.num_layers} layers, {config.num_heads} query / {config.num_kv_heads} KV heads, vocab "
-          f"{config.vocab_size}), {args.dtype}, batch 1, max_seq_len {config.max_seq_len}\n")
+    print(
+        f"{where}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"model: {args.preset} preset ({model.num_parameters():,} parameters, hidden {config.hidden_size}, "
+        f"{config.num_layers} layers, {config.num_heads} query / {config.num_kv_heads} KV heads, vocab "
+        f"{config.vocab_size}), {args.dtype}, batch 1, max_seq_len {config.max_seq_len}\n"
+    )
 
     # 1 + 2: cached vs uncached decode, and prefill, at each context
-    print(f"{'context':>7} | {'decode cached':>13} | {'uncached':>9} | {'cache speedup':>13} | "
-          f"{'prefill':>9} | {'prefill/decode':>14}")
+    print(
+        f"{'context':>7} | {'decode cached':>13} | {'uncached':>9} | {'cache speedup':>13} | "
+        f"{'prefill':>9} | {'prefill/decode':>14}"
+    )
     print(f"{'':>7} | {'tokens/s':>13} | {'tokens/s':>9} | {'':>13} | {'tokens/s':>9} | {'per token':>14}")
     for context in contexts:
-        t = interleaved({
-            "cached": lambda c=context: decode_seconds_per_token(model, c, args.new_tokens, True),
-            "uncached": lambda c=context: decode_seconds_per_token(model, c, max(2, args.new_tokens // 4), False),
-            "prefill": lambda c=context: prefill_seconds(model, c),
-        }, args.repeats)
+        t = interleaved(
+            {
+                "cached": lambda c=context: decode_seconds_per_token(model, c, args.new_tokens, True),
+                "uncached": lambda c=context: decode_seconds_per_token(model, c, max(2, args.new_tokens // 4), False),
+                "prefill": lambda c=context: prefill_seconds(model, c),
+            },
+            args.repeats,
+        )
         cached, uncached, prefill = 1 / t["cached"], 1 / t["uncached"], context / t["prefill"]
-        print(f"{context:>7} | {cached:>13,.0f} | {uncached:>9,.1f} | {cached / uncached:>12.1f}x | "
-              f"{prefill:>9,.0f} | {prefill / cached:>13.1f}x")
+        print(
+            f"{context:>7} | {cached:>13,.0f} | {uncached:>9,.1f} | {cached / uncached:>12.1f}x | "
+            f"{prefill:>9,.0f} | {prefill / cached:>13.1f}x"
+        )
 
     # 3: minigpt vs transformers, whole generate calls (prefill included), greedy, same weights
     try:
@@ -160,9 +175,17 @@ def main():
         compile_config._compile_all_devices = True  # transformers compiles only on GPUs unless told
 
         def theirs_generate(**compiled):
-            return seconds_per_token(lambda: theirs.generate(
-                prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=n, min_new_tokens=n,
-                do_sample=False, pad_token_id=0, **compiled))
+            return seconds_per_token(
+                lambda: theirs.generate(
+                    prompt,
+                    attention_mask=torch.ones_like(prompt),
+                    max_new_tokens=n,
+                    min_new_tokens=n,
+                    do_sample=False,
+                    pad_token_id=0,
+                    **compiled,
+                )
+            )
 
         @torch.inference_mode()
         def bare_loop(forward, make_cache):
@@ -177,12 +200,16 @@ def main():
             return (time.perf_counter() - start) / n
 
         def ours_bare():
-            return bare_loop(lambda ids, c: model(ids, kv_cache=c, logits_to_keep=1),
-                             lambda: KVCache(config, 1, max_len=32 + n, device=device, dtype=dtype))
+            return bare_loop(
+                lambda ids, c: model(ids, kv_cache=c, logits_to_keep=1),
+                lambda: KVCache(config, 1, max_len=32 + n, device=device, dtype=dtype),
+            )
 
         def theirs_bare():
-            return bare_loop(lambda ids, c: theirs(ids, past_key_values=c, use_cache=True, logits_to_keep=1),
-                             lambda: transformers.DynamicCache(config=theirs.config))
+            return bare_loop(
+                lambda ids, c: theirs(ids, past_key_values=c, use_cache=True, logits_to_keep=1),
+                lambda: transformers.DynamicCache(config=theirs.config),
+            )
 
         weights = [mod.weight for mod in model.modules() if isinstance(mod, torch.nn.Linear)]
 
@@ -200,28 +227,45 @@ def main():
 
         with quiet():
             warnings.simplefilter("ignore")
-            same = torch.equal(generate(model, prompt, 16, eos_token_id=[]),
-                               theirs.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=16,
-                                               do_sample=False, pad_token_id=0))
-        timed = {"ours": ours_generate, "theirs": theirs_generate, "ours_bare": ours_bare,
-                 "theirs_bare": theirs_bare, "matmuls": matmuls_only}
+            same = torch.equal(
+                generate(model, prompt, 16, eos_token_id=[]),
+                theirs.generate(
+                    prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=16, do_sample=False, pad_token_id=0
+                ),
+            )
+        timed = {
+            "ours": ours_generate,
+            "theirs": theirs_generate,
+            "ours_bare": ours_bare,
+            "theirs_bare": theirs_bare,
+            "matmuls": matmuls_only,
+        }
         if args.compile:  # the warm-up call compiles; it is not timed
-            timed.update(ours_compiled=lambda: ours_generate(compile=True),
-                         theirs_compiled=lambda: theirs_generate(cache_implementation="static",
-                                                                 compile_config=compile_config))
+            timed.update(
+                ours_compiled=lambda: ours_generate(compile=True),
+                theirs_compiled=lambda: theirs_generate(cache_implementation="static", compile_config=compile_config),
+            )
         t = interleaved(timed, args.repeats)
-        print(f"\ngreedy generate, prompt 32 + {n} new tokens, batch 1 (same tokens: {same}); "
-              f"transformers {transformers.__version__}")
+        print(
+            f"\ngreedy generate, prompt 32 + {n} new tokens, batch 1 (same tokens: {same}); "
+            f"transformers {transformers.__version__}"
+        )
         print(f"  minigpt generate        {1 / t['ours']:>6,.0f} tokens/s  {1e3 * t['ours']:5.2f} ms/token")
         print(f"  transformers generate   {1 / t['theirs']:>6,.0f} tokens/s  {1e3 * t['theirs']:5.2f} ms/token")
         print(f"  ratio                   {t['theirs'] / t['ours']:>6.2f}x")
         if args.compile:
-            print(f"  minigpt generate, compile=True                  {1 / t['ours_compiled']:>6,.0f} tokens/s  "
-                  f"{1e3 * t['ours_compiled']:5.2f} ms/token")
-            print(f"  transformers generate, static cache + compile   {1 / t['theirs_compiled']:>6,.0f} tokens/s  "
-                  f"{1e3 * t['theirs_compiled']:5.2f} ms/token")
+            print(
+                f"  minigpt generate, compile=True                  {1 / t['ours_compiled']:>6,.0f} tokens/s  "
+                f"{1e3 * t['ours_compiled']:5.2f} ms/token"
+            )
+            print(
+                f"  transformers generate, static cache + compile   {1 / t['theirs_compiled']:>6,.0f} tokens/s  "
+                f"{1e3 * t['theirs_compiled']:5.2f} ms/token"
+            )
             print(f"  ratio, minigpt compiled / transformers eager    {t['theirs'] / t['ours_compiled']:>6.2f}x")
-            print(f"  ratio, both compiled                            {t['theirs_compiled'] / t['ours_compiled']:>6.2f}x")
+            print(
+                f"  ratio, both compiled                            {t['theirs_compiled'] / t['ours_compiled']:>6.2f}x"
+            )
         print("where a token's time goes (ms/token):")
         print(f"  the {len(weights)} matrix products alone          {1e3 * t['matmuls']:5.2f}")
         print(f"  minigpt model, bare loop             {1e3 * t['ours_bare']:5.2f}")
@@ -239,10 +283,12 @@ def main():
         cache = KVCache(c, batch, max_len=length, device=device)
         grown = used() - before
         storage = cache.k.untyped_storage().nbytes() + cache.v.untyped_storage().nbytes()
-        print(f"  {c.num_heads} query / {kv_heads} KV heads, batch {batch:>2} x {length}: formula "
-              f"{formula / 2**20:7.2f} MiB, tensors {storage / 2**20:7.2f} MiB, cache.nbytes "
-              f"{cache.nbytes / 2**20:7.2f} MiB, {'GPU memory' if device.type == 'cuda' else 'process'} grew "
-              f"{grown / 2**20:7.2f} MiB")
+        print(
+            f"  {c.num_heads} query / {kv_heads} KV heads, batch {batch:>2} x {length}: formula "
+            f"{formula / 2**20:7.2f} MiB, tensors {storage / 2**20:7.2f} MiB, cache.nbytes "
+            f"{cache.nbytes / 2**20:7.2f} MiB, {'GPU memory' if device.type == 'cuda' else 'process'} grew "
+            f"{grown / 2**20:7.2f} MiB"
+        )
         del cache
 
 

@@ -16,7 +16,6 @@ import statistics
 import time
 
 import torch
-
 from minigpt import MiniGPT, ModelConfig
 from minigpt.devices import _cpu_has_bf16, cpu_bf16_speedup, resolve_dtype
 
@@ -53,10 +52,14 @@ def main(argv=None):
             times[dtype].append(step(dtype))
     tokens = args.batch * args.seq
     fp32, bf16 = (statistics.median(times[d]) for d in dtypes)
-    print(f"cpu capability {torch.backends.cpu.get_cpu_capability()}, threads {torch.get_num_threads()}, "
-          f"mkldnn bf16 {_cpu_has_bf16()}, bf16/fp32 matmul speedup {cpu_bf16_speedup():.2f}x")
-    print(f"{args.preset}, {args.batch} x {args.seq} tokens: fp32 {tokens / fp32:,.0f} tokens/s, "
-          f"bf16 autocast {tokens / bf16:,.0f} tokens/s, bf16 / fp32 = {fp32 / bf16:.2f}x")
+    print(
+        f"cpu capability {torch.backends.cpu.get_cpu_capability()}, threads {torch.get_num_threads()}, "
+        f"mkldnn bf16 {_cpu_has_bf16()}, bf16/fp32 matmul speedup {cpu_bf16_speedup():.2f}x"
+    )
+    print(
+        f"{args.preset}, {args.batch} x {args.seq} tokens: fp32 {tokens / fp32:,.0f} tokens/s, "
+        f"bf16 autocast {tokens / bf16:,.0f} tokens/s, bf16 / fp32 = {fp32 / bf16:.2f}x"
+    )
     print(f'dtype "auto" picks {resolve_dtype("auto", torch.device("cpu"))}')
 
 

@@ -10,6 +10,16 @@ from .model import MiniGPT
 from .tokenizer import Tokenizer
 from .train import TrainConfig, Trainer
 
-__all__ = ["ModelConfig", "MiniGPT", "KVCache", "Tokenizer", "count_parameters", "generate", "GenerationConfig",
-           "Trainer", "TrainConfig", "load_course_model"]
+__all__ = [
+    "ModelConfig",
+    "MiniGPT",
+    "KVCache",
+    "Tokenizer",
+    "count_parameters",
+    "generate",
+    "GenerationConfig",
+    "Trainer",
+    "TrainConfig",
+    "load_course_model",
+]
 __version__ = "0.1.0"

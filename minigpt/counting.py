@@ -75,8 +75,12 @@ def training_memory(config: ModelConfig, mixed_precision: bool = False) -> dict[
     """
     n = count_parameters(config).total
     if mixed_precision:
-        parts = {"weights (16-bit)": 2 * n, "gradients (16-bit)": 2 * n, "master weights (fp32)": 4 * n,
-                 "adam moments (fp32)": 8 * n}
+        parts = {
+            "weights (16-bit)": 2 * n,
+            "gradients (16-bit)": 2 * n,
+            "master weights (fp32)": 4 * n,
+            "adam moments (fp32)": 8 * n,
+        }
     else:
         parts = {"weights": 4 * n, "gradients": 4 * n, "adam moments": 8 * n}
     parts["total"] = sum(parts.values())
@@ -106,8 +110,9 @@ def flops_per_token(config: ModelConfig, context: int | None = None, training: b
     return 3 * forward if training else forward
 
 
-def moe_parameters(config: ModelConfig, num_experts: int, experts_per_token: int,
-                   context: int | None = None) -> dict[str, int]:
+def moe_parameters(
+    config: ModelConfig, num_experts: int, experts_per_token: int, context: int | None = None
+) -> dict[str, int]:
     """A mixture-of-experts version of `config`, as in Mixtral (Jiang et al. 2024, arXiv:2401.04088):
     every block's SwiGLU MLP becomes `num_experts` MLPs of the same shape (intermediate_size wide)
     plus a router, a hidden_size x num_experts matrix without bias, that sends each token to
@@ -121,8 +126,10 @@ def moe_parameters(config: ModelConfig, num_experts: int, experts_per_token: int
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     if experts_per_token > num_experts:
-        raise ValueError(f"experts_per_token={experts_per_token} is more than num_experts={num_experts}: "
-                         f"a token cannot visit more experts than a layer has.")
+        raise ValueError(
+            f"experts_per_token={experts_per_token} is more than num_experts={num_experts}: "
+            f"a token cannot visit more experts than a layer has."
+        )
     c = config
     dense = count_parameters(c)
     mlp = 3 * dense.breakdown["mlp.gate"] // c.num_layers  # one expert: gate, up and down
@@ -137,8 +144,9 @@ def moe_parameters(config: ModelConfig, num_experts: int, experts_per_token: int
     }
 
 
-def training_budget(config: ModelConfig, tokens: int, context: int | None = None, batch_size: int = 1,
-                    kv_bytes_per_value: float = 2) -> dict[str, float]:
+def training_budget(
+    config: ModelConfig, tokens: int, context: int | None = None, batch_size: int = 1, kv_bytes_per_value: float = 2
+) -> dict[str, float]:
     """What `config` costs to train on `tokens` tokens and to serve `batch_size` sequences of
     `context` tokens (default max_seq_len), from the functions above.
 

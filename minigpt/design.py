@@ -41,14 +41,20 @@ def plot_design(config: ModelConfig, tokens: int, context: int | None = None, ba
     values = [b["weights_bytes"] / GIB, b["training_state_bytes"] / GIB, b["kv_cache_bytes"] / GIB]
     bars = left.bar(names, values, color=["tab:blue", "tab:orange", "tab:green"])
     for bar, value in zip(bars, values, strict=True):
-        left.annotate(f"{value:,.2f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
-                      va="bottom", fontsize=8)
+        left.annotate(
+            f"{value:,.2f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=8
+        )
     left.set_ylabel("GiB")
     left.set_title(f"{b['parameters'] / 1e6:,.1f}M parameters: memory", fontsize=10)
-    right.bar(["weight matmuls", f"attention\n(context {context:,})"], [float(weights_part), float(attention_part)],
-              color=["tab:purple", "tab:red"])
+    right.bar(
+        ["weight matmuls", f"attention\n(context {context:,})"],
+        [float(weights_part), float(attention_part)],
+        color=["tab:purple", "tab:red"],
+    )
     right.set_ylabel("training FLOPs")
-    right.set_title(f"{tokens:.1e} tokens ({b['tokens_per_parameter']:,.1f} per parameter): "
-                    f"{b['training_flops']:.1e} FLOPs", fontsize=10)
+    right.set_title(
+        f"{tokens:.1e} tokens ({b['tokens_per_parameter']:,.1f} per parameter): {b['training_flops']:.1e} FLOPs",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig

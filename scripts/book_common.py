@@ -79,8 +79,12 @@ def merge_streams(outputs: list) -> list:
     can arrive as one output or as several; merged, it is the same on every run."""
     merged = []
     for o in outputs:
-        if merged and o.get("output_type") == "stream" and merged[-1].get("output_type") == "stream" \
-                and merged[-1].get("name") == o.get("name"):
+        if (
+            merged
+            and o.get("output_type") == "stream"
+            and merged[-1].get("output_type") == "stream"
+            and merged[-1].get("name") == o.get("name")
+        ):
             merged[-1]["text"] = merged[-1]["text"] + o["text"]
         else:
             merged.append(o)

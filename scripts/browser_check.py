@@ -342,9 +342,15 @@ def check_page(page, base: str, doc: str, blocked: list[str]) -> tuple[list[str]
         problems.append(f"{visible} of {len(solutions)} solution cells visible before the reader opens them")
     if solutions and not revealed:
         problems.append("opening the first solution cell does not show it")
-    info = {"images": f"{n_ok}/{n_local}", "twin": "", "colab": "", "blocked": len(page_blocked),
-            "solutions": f"{len(solutions) - visible}/{len(solutions)}" if solutions else "-",
-            "quiz": f"{n_quizzes - len(quiz_problems)}/{n_quizzes}" if n_quizzes else "-", "kit_links": kit_links}
+    info = {
+        "images": f"{n_ok}/{n_local}",
+        "twin": "",
+        "colab": "",
+        "blocked": len(page_blocked),
+        "solutions": f"{len(solutions) - visible}/{len(solutions)}" if solutions else "-",
+        "quiz": f"{n_quizzes - len(quiz_problems)}/{n_quizzes}" if n_quizzes else "-",
+        "kit_links": kit_links,
+    }
     parts = doc.split("/")
     if len(parts) == 3 and parts[0] == "notebooks":
         _, edition, name = parts
@@ -364,8 +370,11 @@ def check_page(page, base: str, doc: str, blocked: list[str]) -> tuple[list[str]
 
         want = colab_url(f"notebooks/{edition}/{name}.ipynb")
         badges = [link["href"] for link in links if link["badge"]]
-        launch = [link["href"] for link in links
-                  if link["href"].startswith("https://colab.research.google.com/github/") and not link["badge"]]
+        launch = [
+            link["href"]
+            for link in links
+            if link["href"].startswith("https://colab.research.google.com/github/") and not link["badge"]
+        ]
         if badges != [want]:
             problems.append(f"Colab badge links {badges}, expected exactly [{want}]")
         if not launch or any(h != want for h in launch):
@@ -377,9 +386,13 @@ def check_page(page, base: str, doc: str, blocked: list[str]) -> tuple[list[str]
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--html", type=Path, default=ROOT / "_build" / "html", help="built site (default _build/html)")
-    ap.add_argument("--kit", choices=["auto", "require", "skip"], default="auto",
-                    help="check the teaching kit (slides, quiz pages) when built (auto, the default), "
-                         "fail when it is not (require), or leave it out (skip)")
+    ap.add_argument(
+        "--kit",
+        choices=["auto", "require", "skip"],
+        default="auto",
+        help="check the teaching kit (slides, quiz pages) when built (auto, the default), "
+        "fail when it is not (require), or leave it out (skip)",
+    )
     args = ap.parse_args(argv)
 
     kit_index = args.html / "kit" / "kit.json"
@@ -441,15 +454,22 @@ def main(argv=None) -> int:
 
     width = max(len(d) for d, _, _ in results)
     print(f"browser check: Chromium {version} ({chromium}), {len(results)} pages, {seconds:.1f} s\n")
-    print(f"{'page':{width}s}  {'result':6s}  {'images':6s}  {'twin':7s}  {'colab':5s}  {'hidden':9s}  {'quiz':5s}  "
-          "blocked")
+    print(
+        f"{'page':{width}s}  {'result':6s}  {'images':6s}  {'twin':7s}  {'colab':5s}  {'hidden':9s}  {'quiz':5s}  "
+        "blocked"
+    )
     for doc, problems, info in results:
         verdict = "ok" if not problems else "FAIL"
-        print(f"{doc:{width}s}  {verdict:6s}  {info['images']:6s}  {info['twin'] or '-':7s}  "
-              f"{info['colab'] or '-':5s}  {info['solutions']:9s}  {info['quiz']:5s}  {info['blocked']}")
+        print(
+            f"{doc:{width}s}  {verdict:6s}  {info['images']:6s}  {info['twin'] or '-':7s}  "
+            f"{info['colab'] or '-':5s}  {info['solutions']:9s}  {info['quiz']:5s}  {info['blocked']}"
+        )
     if kit is None:
-        print("\nteaching kit: not built (make kit), slides and quiz pages not checked" if args.kit == "auto"
-              else "\nteaching kit: skipped (--kit skip)")
+        print(
+            "\nteaching kit: not built (make kit), slides and quiz pages not checked"
+            if args.kit == "auto"
+            else "\nteaching kit: skipped (--kit skip)"
+        )
     else:
         kw = max(len(r) for r, _, _ in kit_results) if kit_results else 10
         print(f"\nteaching kit: {len(kit_results)} pages\n{'page':{kw}s}  {'result':6s}  what")

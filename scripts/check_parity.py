@@ -182,7 +182,9 @@ def main(argv=None) -> int:
     ap.add_argument("--images", choices=["hash", "shape"], default="hash", help="how images are compared")
     ap.add_argument("--sanitize", type=Path, default=ROOT / "nbval_sanitize.cfg")
     ap.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="folder holding zh/ and en/")
-    ap.add_argument("--fact-check-pages", type=Path, default=ROOT / "book", help="folder holding zh/ and en/fact_check.md")
+    ap.add_argument(
+        "--fact-check-pages", type=Path, default=ROOT / "book", help="folder holding zh/ and en/fact_check.md"
+    )
     args = ap.parse_args(argv)
 
     patterns = load_sanitizers(args.sanitize)
@@ -236,8 +238,10 @@ def main(argv=None) -> int:
         print("\n\n".join(failures))
         return 1
     n = len(names[a] & names[b])
-    print(f"parity check passed: {n} chapters, zh and en agree on code, tags and outputs "
-          f"(images by {args.images}); {len(ids[a])} fact-check ids, all logged")
+    print(
+        f"parity check passed: {n} chapters, zh and en agree on code, tags and outputs "
+        f"(images by {args.images}); {len(ids[a])} fact-check ids, all logged"
+    )
     return 0
 
 

@@ -167,7 +167,9 @@ def check_notebook(path: Path, allow: dict[str, set[str]]) -> list[Finding]:
             for match in HEAD.finditer(sentence):
                 layer, head = (g for g in match.groups() if g is not None)
                 found = re.search(rf"layer {layer},? head {head}\b|\b{layer}\s*/\s*{head}\b|L{layer}H{head}\b", outputs)
-                where = "outputs" if found else "cited" if cited else "allowed" if match.group(0) in allowed else "MISSING"
+                where = (
+                    "outputs" if found else "cited" if cited else "allowed" if match.group(0) in allowed else "MISSING"
+                )
                 findings.append(Finding(rel(path), match.group(0), "head", where, sentence))
             unquoted = QUOTED.sub(" ", sentence)
             for match in SCALED.finditer(unquoted):
@@ -206,21 +208,27 @@ def main(argv=None) -> int:
     allow = load_allow()
     findings = [f for path in paths for f in check_notebook(path, allow)]
 
-    print(f"{'notebook':36s} {'checked':>7s} {'outputs':>7s} {'code':>5s} {'cited':>5s} {'allowed':>7s} {'MISSING':>7s}")
+    print(
+        f"{'notebook':36s} {'checked':>7s} {'outputs':>7s} {'code':>5s} {'cited':>5s} {'allowed':>7s} {'MISSING':>7s}"
+    )
     for path in paths:
         mine = [f for f in findings if f.notebook == rel(path)]
         counts = {w: sum(f.where == w for f in mine) for w in ("outputs", "code", "cited", "allowed", "MISSING")}
-        print(f"{rel(path):36s} {len(mine):7d} {counts['outputs']:7d} {counts['code']:5d} {counts['cited']:5d} "
-              f"{counts['allowed']:7d} {counts['MISSING']:7d}")
+        print(
+            f"{rel(path):36s} {len(mine):7d} {counts['outputs']:7d} {counts['code']:5d} {counts['cited']:5d} "
+            f"{counts['allowed']:7d} {counts['MISSING']:7d}"
+        )
     shown = findings if args.verbose else [f for f in findings if f.where == "MISSING"]
     for f in shown:
         context = f.context if len(f.context) < 220 else f.context[:217] + "..."
         print(f"\n{f.where}: {f.notebook}: {f.kind} {f.quantity}\n    {context}")
     missing = [f for f in findings if f.where == "MISSING"]
     if missing:
-        print(f"\nprose-number check FAILED: {len(missing)} quantities in the prose are not printed by the "
-              f"notebook, not cited in their sentence and not in {rel(ALLOW_FILE)}. Print them from a cell, "
-              f"cite their source in the sentence, or add a reviewed line 'chapter | quantity | why' to the allow-list.")
+        print(
+            f"\nprose-number check FAILED: {len(missing)} quantities in the prose are not printed by the "
+            f"notebook, not cited in their sentence and not in {rel(ALLOW_FILE)}. Print them from a cell, "
+            f"cite their source in the sentence, or add a reviewed line 'chapter | quantity | why' to the allow-list."
+        )
         return 1
     print(f"\nprose-number check passed: {len(findings)} quantities in {len(paths)} notebooks")
     return 0

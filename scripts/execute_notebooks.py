@@ -28,7 +28,6 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from book_common import chapter_notebooks, merge_streams, rel  # noqa: E402
 
-
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 

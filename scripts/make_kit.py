@@ -61,26 +61,49 @@ SLIDE_TAG = "slide"
 OBJECTIVES = re.compile(r"^##\s+(What you will learn|Learning objectives|学习目标|本章目标)\s*$", re.MULTILINE)
 EXERCISES = re.compile(r"^##\s+(Exercises|练习)\s*$", re.MULTILINE)
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-CJK_FONT = re.compile(r"WenQuanYi|wqy|Noto\s*Sans\s*CJK|NotoSansCJK|Source\s*Han|SourceHan|Droid\s*Sans\s*Fallback",
-                      re.IGNORECASE)
+CJK_FONT = re.compile(
+    r"WenQuanYi|wqy|Noto\s*Sans\s*CJK|NotoSansCJK|Source\s*Han|SourceHan|Droid\s*Sans\s*Fallback", re.IGNORECASE
+)
 
 WORDS = {
-    "en": {"slides": "Slides", "quiz": "Quiz", "worksheet": "Worksheet (PDF)", "answers": "Answer key (PDF)",
-           "course": "The whole edition (PDF)", "chapter": "Chapter page", "colab": "Open in Colab",
-           "ws_note": "Worksheet: the chapter without its solutions.",
-           "ak_note": "Answer key: the quiz, the chapter's questions and the exercises, with their answers.",
-           "questions": "Questions in the chapter", "widget": "(an interactive widget: run the notebook to use it)",
-           "no_quiz": "no quiz yet", "kit": "Teaching kit", "edition": "English edition",
-           "colab_quiz": "In Colab or Jupyter, this quiz runs in one cell:",
-           "exercises": "Exercises, with solutions", "end": "Exercises and the quiz close the chapter."},
-    "zh": {"slides": "幻灯片", "quiz": "小测验", "worksheet": "练习讲义（PDF）", "answers": "答案（PDF）",
-           "course": "整本中文版（PDF）", "chapter": "本章网页", "colab": "在 Colab 中打开",
-           "ws_note": "练习讲义：去掉了解答的本章内容。",
-           "ak_note": "答案：小测验、章内问题和练习，附答案。",
-           "questions": "章内的问题", "widget": "（交互控件：运行笔记本即可使用）",
-           "no_quiz": "暂无小测验", "kit": "教学资料", "edition": "中文版",
-           "colab_quiz": "在 Colab 或 Jupyter 中，一个单元格就能做这份小测验：",
-           "exercises": "练习与解答", "end": "本章最后是练习和小测验。"},
+    "en": {
+        "slides": "Slides",
+        "quiz": "Quiz",
+        "worksheet": "Worksheet (PDF)",
+        "answers": "Answer key (PDF)",
+        "course": "The whole edition (PDF)",
+        "chapter": "Chapter page",
+        "colab": "Open in Colab",
+        "ws_note": "Worksheet: the chapter without its solutions.",
+        "ak_note": "Answer key: the quiz, the chapter's questions and the exercises, with their answers.",
+        "questions": "Questions in the chapter",
+        "widget": "(an interactive widget: run the notebook to use it)",
+        "no_quiz": "no quiz yet",
+        "kit": "Teaching kit",
+        "edition": "English edition",
+        "colab_quiz": "In Colab or Jupyter, this quiz runs in one cell:",
+        "exercises": "Exercises, with solutions",
+        "end": "Exercises and the quiz close the chapter.",
+    },
+    "zh": {
+        "slides": "幻灯片",
+        "quiz": "小测验",
+        "worksheet": "练习讲义（PDF）",
+        "answers": "答案（PDF）",
+        "course": "整本中文版（PDF）",
+        "chapter": "本章网页",
+        "colab": "在 Colab 中打开",
+        "ws_note": "练习讲义：去掉了解答的本章内容。",
+        "ak_note": "答案：小测验、章内问题和练习，附答案。",
+        "questions": "章内的问题",
+        "widget": "（交互控件：运行笔记本即可使用）",
+        "no_quiz": "暂无小测验",
+        "kit": "教学资料",
+        "edition": "中文版",
+        "colab_quiz": "在 Colab 或 Jupyter 中，一个单元格就能做这份小测验：",
+        "exercises": "练习与解答",
+        "end": "本章最后是练习和小测验。",
+    },
 }
 
 
@@ -137,8 +160,10 @@ class Renderer:
             if kind == "stream":
                 parts.append(f'<pre class="output {o.get("name", "")}">{html.escape(o.get("text", ""))}</pre>')
             elif kind == "error":
-                parts.append(f'<pre class="output error">{html.escape(o.get("ename", ""))}: '
-                             f"{html.escape(o.get('evalue', ''))}</pre>")
+                parts.append(
+                    f'<pre class="output error">{html.escape(o.get("ename", ""))}: '
+                    f"{html.escape(o.get('evalue', ''))}</pre>"
+                )
             elif kind in ("display_data", "execute_result"):
                 data = o.get("data", {})
                 if WIDGET_MIME in data:
@@ -192,8 +217,10 @@ def slide_indices(nb, where: str) -> list[int]:
     for i, c in enumerate(nb.cells):
         if SLIDE_TAG in tags(c):
             if is_solution(c):
-                raise SystemExit(f"{where}: cell {i} is tagged both `slide` and `solution`; a solution never goes "
-                                 "on a slide: remove the `slide` tag")
+                raise SystemExit(
+                    f"{where}: cell {i} is tagged both `slide` and `solution`; a solution never goes "
+                    "on a slide: remove the `slide` tag"
+                )
             chosen.add(i)
     return sorted(i for i in chosen if not is_solution(nb.cells[i]))
 
@@ -217,9 +244,11 @@ def pygments_css() -> str:
     return HtmlFormatter(style="default").get_style_defs(".highlight")
 
 
-FONTS = {"en": '"DejaVu Sans", "Liberation Sans", Helvetica, Arial, "WenQuanYi Micro Hei", sans-serif',
-         "zh": '"WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", '
-               '"Microsoft YaHei", sans-serif'}
+FONTS = {
+    "en": '"DejaVu Sans", "Liberation Sans", Helvetica, Arial, "WenQuanYi Micro Hei", sans-serif',
+    "zh": '"WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", '
+    '"Microsoft YaHei", sans-serif',
+}
 MONO = '"DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, "WenQuanYi Micro Hei Mono", monospace'
 
 
@@ -340,7 +369,7 @@ def worksheet_body(nb, edition: str, site: str, quiz, note: bool = True, open_de
         if i == 0 and note:
             parts.append(f'<p class="note">{w["ws_note"]}</p>')
     if quiz:
-        parts.append(f'<h2>{w["quiz"]}</h2>{quizzes.printable(quiz, with_answers=False)}')
+        parts.append(f"<h2>{w['quiz']}</h2>{quizzes.printable(quiz, with_answers=False)}")
     return f'<section class="chapter">{"".join(parts)}</section>'
 
 
@@ -349,12 +378,15 @@ def answers_body(nb, edition: str, site: str, quiz) -> str:
     w = WORDS[edition]
     parts = [r.cell(nb.cells[0]), f'<p class="note">{w["ak_note"]}</p>']
     if quiz:
-        parts.append(f'<h2>{w["quiz"]}</h2>{quizzes.printable(quiz, with_answers=True)}')
+        parts.append(f"<h2>{w['quiz']}</h2>{quizzes.printable(quiz, with_answers=True)}")
     start = find(nb, EXERCISES)
-    folded = [c for c in nb.cells[: start if start is not None else len(nb.cells)]
-              if c.cell_type == "markdown" and "<details" in c.source and not is_solution(c)]
+    folded = [
+        c
+        for c in nb.cells[: start if start is not None else len(nb.cells)]
+        if c.cell_type == "markdown" and "<details" in c.source and not is_solution(c)
+    ]
     if folded:
-        parts.append(f'<h2>{w["questions"]}</h2>')
+        parts.append(f"<h2>{w['questions']}</h2>")
         parts += [r.cell(c, open_details=True) for c in folded]
     # The exercises section, and any solution (with the cell before it, its prompt) found elsewhere.
     shown = set(range(start, len(nb.cells))) if start is not None else set()
@@ -399,8 +431,10 @@ def print_pdfs(jobs: list[tuple[Path, Path]]) -> None:
     from browser_check import launch
     from playwright.sync_api import sync_playwright
 
-    footer = ('<div style="font-size:8px;width:100%;text-align:center;color:#777">'
-              '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
+    footer = (
+        '<div style="font-size:8px;width:100%;text-align:center;color:#777">'
+        '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
+    )
     with sync_playwright() as p:
         browser, _ = launch(p)
         page = browser.new_page()
@@ -408,23 +442,32 @@ def print_pdfs(jobs: list[tuple[Path, Path]]) -> None:
             page.goto(src.resolve().as_uri(), wait_until="load", timeout=120_000)
             page.wait_for_function("document.body.dataset.ready === '1'", timeout=60_000)
             page.evaluate("document.fonts.ready.then(() => true)")
-            page.pdf(path=str(pdf), format="A4", print_background=True, display_header_footer=True,
-                     header_template="<span></span>", footer_template=footer,
-                     margin={"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
+            page.pdf(
+                path=str(pdf),
+                format="A4",
+                print_background=True,
+                display_header_footer=True,
+                header_template="<span></span>",
+                footer_template=footer,
+                margin={"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"},
+            )
         browser.close()
 
 
 def tool(name: str) -> str:
     path = shutil.which(name)
     if not path:
-        raise SystemExit(f"{name} is missing: install Debian's poppler-utils (apt-get install poppler-utils; "
-                         "scripts/ensure_chromium.sh does it as root), or pass --no-pdf to skip the PDFs")
+        raise SystemExit(
+            f"{name} is missing: install Debian's poppler-utils (apt-get install poppler-utils; "
+            "scripts/ensure_chromium.sh does it as root), or pass --no-pdf to skip the PDFs"
+        )
     return path
 
 
 def pdf_text(pdf: Path) -> str:
-    return subprocess.run([tool("pdftotext"), "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        [tool("pdftotext"), "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def squash(text: str) -> str:
@@ -484,8 +527,12 @@ def cjk_fonts(pdf: Path) -> list[str]:
 # ----------------------------------------------------------------------------- main
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--html", type=Path, default=ROOT / "_build" / "html",
-                    help="the built book (links from the kit to the chapters point into it)")
+    ap.add_argument(
+        "--html",
+        type=Path,
+        default=ROOT / "_build" / "html",
+        help="the built book (links from the kit to the chapters point into it)",
+    )
     ap.add_argument("--out", type=Path, help="default: HTML/kit")
     ap.add_argument("--editions", nargs="+", choices=EDITIONS, default=list(EDITIONS))
     ap.add_argument("--chapters", nargs="+", metavar="NN_name", help="default: every chapter (by glob)")
@@ -538,20 +585,27 @@ def main(argv=None) -> int:
             for sub in ("slides", "quizzes", "handouts"):
                 (out / sub / ed).mkdir(parents=True, exist_ok=True)
             site = os.path.relpath(html_root, out / "slides" / ed).replace(os.sep, "/")
-            links = {"site": site, "vendor": "../../vendor", "chapter": f"{site}/notebooks/{ed}/{name}.html",
-                     "colab": colab_url(f"notebooks/{ed}/{name}.ipynb"),
-                     "quiz": f"../../quizzes/{ed}/{name}.html" if quiz else None,
-                     "slides": f"../../slides/{ed}/{name}.html"}
+            links = {
+                "site": site,
+                "vendor": "../../vendor",
+                "chapter": f"{site}/notebooks/{ed}/{name}.html",
+                "colab": colab_url(f"notebooks/{ed}/{name}.ipynb"),
+                "quiz": f"../../quizzes/{ed}/{name}.html" if quiz else None,
+                "slides": f"../../slides/{ed}/{name}.html",
+            }
             (out / "slides" / ed / f"{name}.html").write_text(slides_page(nb, ed, name, links), encoding="utf-8")
             if quiz:
-                (out / "quizzes" / ed / f"{name}.html").write_text(quiz_page(ed, name, title, quiz, links),
-                                                                   encoding="utf-8")
+                (out / "quizzes" / ed / f"{name}.html").write_text(
+                    quiz_page(ed, name, title, quiz, links), encoding="utf-8"
+                )
             built[ed].append((name, title, bool(quiz)))
             if args.no_pdf:
                 continue
             hdir = out / "handouts" / ed
-            for kind, body in (("worksheet", worksheet_body(nb, ed, site, quiz)),
-                               ("answers", answers_body(nb, ed, site, quiz))):
+            for kind, body in (
+                ("worksheet", worksheet_body(nb, ed, site, quiz)),
+                ("answers", answers_body(nb, ed, site, quiz)),
+            ):
                 page = hdir / f".{name}-{kind}.html"
                 page.write_text(print_page(ed, f"{title} · {kind}", [body], "../../vendor"), encoding="utf-8")
                 jobs.append((page, hdir / f"{name}-{kind}.pdf"))
@@ -573,8 +627,10 @@ def main(argv=None) -> int:
         for _, pdf in jobs:
             if "/zh/" in pdf.as_posix():
                 if not cjk_fonts(pdf):
-                    problems.append(f"{pdf}: no embedded CJK font (pdffonts): Chinese would print as boxes; "
-                                    "install fonts-wqy-microhei")
+                    problems.append(
+                        f"{pdf}: no embedded CJK font (pdffonts): Chinese would print as boxes; "
+                        "install fonts-wqy-microhei"
+                    )
         for page, _ in jobs:
             page.unlink()
         timings["checks (pdftotext, pdffonts)"] = time.perf_counter() - t
@@ -592,8 +648,10 @@ def main(argv=None) -> int:
         print("kit check FAILED:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
     if jobs:
-        print(f"  checks passed: no solution line or quiz feedback in {len(checks)} worksheets, every solution line "
-              f"in the answer keys, a CJK font embedded in every zh PDF")
+        print(
+            f"  checks passed: no solution line or quiz feedback in {len(checks)} worksheets, every solution line "
+            f"in the answer keys, a CJK font embedded in every zh PDF"
+        )
     return 0
 
 
@@ -604,17 +662,22 @@ def write_index(out: Path, built: dict, html_root: Path, no_pdf: bool) -> None:
         w = WORDS[ed]
         rows.append(f'<h2 lang="{lang(ed)}">{w["edition"]}</h2><ul lang="{lang(ed)}">')
         for name, title, has_quiz in items:
-            links = [f'<a href="{site}/notebooks/{ed}/{name}.html">{w["chapter"]}</a>',
-                     f'<a href="slides/{ed}/{name}.html">{w["slides"]}</a>',
-                     f'<a href="quizzes/{ed}/{name}.html">{w["quiz"]}</a>' if has_quiz else w["no_quiz"]]
+            links = [
+                f'<a href="{site}/notebooks/{ed}/{name}.html">{w["chapter"]}</a>',
+                f'<a href="slides/{ed}/{name}.html">{w["slides"]}</a>',
+                f'<a href="quizzes/{ed}/{name}.html">{w["quiz"]}</a>' if has_quiz else w["no_quiz"],
+            ]
             if not no_pdf:
-                links += [f'<a href="handouts/{ed}/{name}-worksheet.pdf">{w["worksheet"]}</a>',
-                          f'<a href="handouts/{ed}/{name}-answers.pdf">{w["answers"]}</a>']
+                links += [
+                    f'<a href="handouts/{ed}/{name}-worksheet.pdf">{w["worksheet"]}</a>',
+                    f'<a href="handouts/{ed}/{name}-answers.pdf">{w["answers"]}</a>',
+                ]
             rows.append(f"<li>{html.escape(title)}: {' · '.join(links)}</li>")
         rows.append("</ul>")
         if not no_pdf:
             rows.append(f'<p><a href="handouts/{ed}/course.pdf">{w["course"]}</a></p>')
-    (out / "index.html").write_text(f"""<!doctype html>
+    (out / "index.html").write_text(
+        f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Teaching kit · 教学资料</title>
 <style>body {{ font-family: {FONTS["zh"]}; max-width: 900px; margin: 2em auto; padding: 0 1em; line-height: 1.6; }}
 </style>
@@ -622,9 +685,12 @@ def write_index(out: Path, built: dict, html_root: Path, no_pdf: bool) -> None:
 <p>Built by <code>make kit</code> (scripts/make_kit.py) from the chapters' committed outputs.</p>
 {"".join(rows)}
 </body></html>
-""", encoding="utf-8")
-    (out / "kit.json").write_text(json.dumps({ed: [n for n, _, _ in items] for ed, items in built.items()},
-                                             indent=1), encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
+    (out / "kit.json").write_text(
+        json.dumps({ed: [n for n, _, _ in items] for ed, items in built.items()}, indent=1), encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

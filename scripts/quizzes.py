@@ -76,7 +76,7 @@ def validate(data, where: str, section_titles: list[str] | None = None) -> list[
             continue
         n_correct = sum(1 for a in answers if isinstance(a, dict) and a.get("correct") is True)
         if n_correct == 0:
-            problems.append(f"{at}: no answer has \"correct\": true")
+            problems.append(f'{at}: no answer has "correct": true')
         if kind == "multiple_choice" and n_correct > 1:
             problems.append(f"{at}: multiple_choice has {n_correct} correct answers; use many_choice for several")
         for j, a in enumerate(answers, 1):
@@ -93,11 +93,15 @@ def validate(data, where: str, section_titles: list[str] | None = None) -> list[
                         problems.append(f"{at}, answer {j}: a numeric 'value' answer needs a number in 'value'")
                 elif a.get("type") == "range":
                     r = a.get("range")
-                    if not (isinstance(r, list) and len(r) == 2 and all(isinstance(x, (int, float)) for x in r)
-                            and r[0] <= r[1]):
+                    if not (
+                        isinstance(r, list)
+                        and len(r) == 2
+                        and all(isinstance(x, (int, float)) for x in r)
+                        and r[0] <= r[1]
+                    ):
                         problems.append(f"{at}, answer {j}: 'range' must be [low, high] with low <= high")
                 else:
-                    problems.append(f"{at}, answer {j}: a numeric answer's 'type' must be \"value\" or \"range\"")
+                    problems.append(f'{at}, answer {j}: a numeric answer\'s \'type\' must be "value" or "range"')
             elif not isinstance(a.get("answer"), str) or not a["answer"].strip():
                 problems.append(f"{at}, answer {j}: 'answer' must be a non-empty string")
         if "precision" in q and (not isinstance(q["precision"], int) or q["precision"] < 1):
@@ -107,8 +111,10 @@ def validate(data, where: str, section_titles: list[str] | None = None) -> list[
             if not isinstance(cell, str) or not cell.strip():
                 problems.append(f"{at}: 'cell' must name a section of the chapter, e.g. \"2. A parameter's bits\"")
             elif section_titles is not None and not any(t.startswith(cell.strip()) for t in section_titles):
-                problems.append(f"{at}: 'cell' {cell!r} matches no heading (## to ####) of the chapter "
-                                f"(headings: {', '.join(section_titles)})")
+                problems.append(
+                    f"{at}: 'cell' {cell!r} matches no heading (## to ####) of the chapter "
+                    f"(headings: {', '.join(section_titles)})"
+                )
     return problems
 
 
@@ -133,8 +139,11 @@ def parity(a, b, name: str) -> list[str]:
     sa, sb = skeleton(a), skeleton(b)
     if len(sa) != len(sb):
         return [f"{name}: zh has {len(sa)} questions, en has {len(sb)}; the editions must ask the same questions"]
-    return [f"{name}: question {i} differs between zh and en (type, correct answers, values or precision): "
-            f"{x} vs {y}" for i, (x, y) in enumerate(zip(sa, sb, strict=True), 1) if x != y]
+    return [
+        f"{name}: question {i} differs between zh and en (type, correct answers, values or precision): {x} vs {y}"
+        for i, (x, y) in enumerate(zip(sa, sb, strict=True), 1)
+        if x != y
+    ]
 
 
 def inline(text: str) -> str:
@@ -151,15 +160,21 @@ def for_jupyterquiz(data) -> list:
     for q in data:
         q = {k: v for k, v in q.items() if k != "cell"}
         q["question"] = inline(q["question"])
-        q["answers"] = [{k: inline(v) if k in ("answer", "feedback") and isinstance(v, str) else v
-                         for k, v in a.items()} for a in q["answers"]]
+        q["answers"] = [
+            {k: inline(v) if k in ("answer", "feedback") and isinstance(v, str) else v for k, v in a.items()}
+            for a in q["answers"]
+        ]
         out.append(q)
     return out
 
 
 # jupyterquiz's own words, as the JavaScript spells them, in the zh edition
-ZH_WORDS = {'"Type numeric answer here:"': '"在这里输入数值答案："', '"Incorrect -- try again."': '"不对，再想想。"',
-            '"Incorrect. Try again."': '"不对，再想想。"', '"Correct!"': '"正确！"'}
+ZH_WORDS = {
+    '"Type numeric answer here:"': '"在这里输入数值答案："',
+    '"Incorrect -- try again."': '"不对，再想想。"',
+    '"Incorrect. Try again."': '"不对，再想想。"',
+    '"Correct!"': '"正确！"',
+}
 
 
 def render(data, div_id: str, shuffle_answers: bool = True, edition: str = "en") -> str:
@@ -171,11 +186,20 @@ def render(data, div_id: str, shuffle_answers: bool = True, edition: str = "en")
     from jupyterquiz.dynamic.renderer import build_script, build_styles, render_div
 
     colors = {  # jupyterquiz's defaults, with the book's blue for choice questions
-        "--jq-multiple-choice-bg": "#2c5d8a", "--jq-mc-button-bg": "#fafafa", "--jq-mc-button-border": "#e0e0e0e0",
-        "--jq-mc-button-inset-shadow": "#555555", "--jq-many-choice-bg": "#8a4a2c", "--jq-numeric-bg": "#2c6e5d",
-        "--jq-numeric-input-bg": "#c0c0c0", "--jq-numeric-input-label": "#101010",
-        "--jq-numeric-input-shadow": "#999999", "--jq-string-bg": "#4c1a57", "--jq-incorrect-color": "#c80202",
-        "--jq-correct-color": "#009113", "--jq-text-color": "#fafafa", "--jq-link-color": "#9abafa",
+        "--jq-multiple-choice-bg": "#2c5d8a",
+        "--jq-mc-button-bg": "#fafafa",
+        "--jq-mc-button-border": "#e0e0e0e0",
+        "--jq-mc-button-inset-shadow": "#555555",
+        "--jq-many-choice-bg": "#8a4a2c",
+        "--jq-numeric-bg": "#2c6e5d",
+        "--jq-numeric-input-bg": "#c0c0c0",
+        "--jq-numeric-input-label": "#101010",
+        "--jq-numeric-input-shadow": "#999999",
+        "--jq-string-bg": "#4c1a57",
+        "--jq-incorrect-color": "#c80202",
+        "--jq-correct-color": "#009113",
+        "--jq-text-color": "#fafafa",
+        "--jq-link-color": "#9abafa",
     }
     prefix, static, url = load_questions_script(for_jupyterquiz(data), div_id)
     script = build_script(prefix, static, url, div_id, True)
@@ -213,7 +237,7 @@ def printable(data, with_answers: bool) -> str:
             for a in q["answers"]:
                 mark = ("✔" if a["correct"] else "✘") if with_answers else marks
                 fb = f' <span class="fb">{inline(a["feedback"])}</span>' if with_answers else ""
-                rows.append(f"<li><span class=\"mark\">{mark}</span> {inline(a['answer'])}{fb}</li>")
+                rows.append(f'<li><span class="mark">{mark}</span> {inline(a["answer"])}{fb}</li>')
             body += '<ul class="choices">' + "".join(rows) + "</ul>"
         elif not with_answers:
             body += '<p class="blank">______________________</p>'

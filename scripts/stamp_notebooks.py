@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from book_common import (  # noqa: E402
     COLAB_BADGE_SVG,
     KERNELSPEC,
-    ROOT,
     SETUP_TAGS,
     chapter_notebooks,
     colab_url,
@@ -143,8 +142,10 @@ def main(argv=None) -> int:
                 nbformat.write(new, path)
     if args.check:
         if bad:
-            print("stamp check FAILED: these notebooks disagree with _config.yml's repository "
-                  "(run `python scripts/stamp_notebooks.py` to fix):")
+            print(
+                "stamp check FAILED: these notebooks disagree with _config.yml's repository "
+                "(run `python scripts/stamp_notebooks.py` to fix):"
+            )
             for path, reasons in bad:
                 print(f"  {rel(path)}: " + "; ".join(reasons))
             return 1

@@ -24,17 +24,18 @@ import time
 from pathlib import Path
 
 import torch
-
-from minigpt import ModelConfig, MiniGPT
+from minigpt import MiniGPT, ModelConfig
 from minigpt.course import evaluate_course_probes, load_course_model
 from minigpt.data import PackedDataset, course_probes, make_course_corpus
 from minigpt.train import TrainConfig, Trainer
 
 # The sweep's model: the course model's recipe at half the width and a third of the depth.
-BASE = dict(vocab_size=4096, hidden_size=128, num_layers=2, intermediate_size=344, max_seq_len=256,
-            tie_word_embeddings=True)
-TRAIN = dict(steps=150, batch_size=8, lr=3e-3, warmup_steps=15, dtype="fp32", device="cpu", progress=False,
-             eval_batches=8)
+BASE = dict(
+    vocab_size=4096, hidden_size=128, num_layers=2, intermediate_size=344, max_seq_len=256, tie_word_embeddings=True
+)
+TRAIN = dict(
+    steps=150, batch_size=8, lr=3e-3, warmup_steps=15, dtype="fp32", device="cpu", progress=False, eval_batches=8
+)
 BLOCK = 128
 # The point the chapter reruns live (a few seconds on a 2-core CPU).
 LIVE_MODEL = dict(BASE, num_heads=8, num_kv_heads=2)
@@ -79,11 +80,15 @@ def main(argv=None) -> int:
         "command": "make sweep-heads (python " + " ".join([sys.argv[0]] + (argv or sys.argv[1:])) + ")",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "device": f"cpu ({platform.machine()}, {torch.get_num_threads()} threads, kernels "
-                  f"{torch.backends.cpu.get_cpu_capability()}), torch {torch.__version__}",
-        "corpus": {"train": {"size_bytes": CORPUS_BYTES, "seed": 0, "sha256": corpus_hash, "tokens": len(train_ids)},
-                   "val": {"size_bytes": VAL_BYTES, "seed": 1, "sha256": val_hash, "tokens": len(val_ids)},
-                   "tokenizer_sha256": tokenizer.sha256},
-        "model": BASE, "train": dict(TRAIN, block_size=BLOCK), "probes_per_kind_and_language": args.probes,
+        f"{torch.backends.cpu.get_cpu_capability()}), torch {torch.__version__}",
+        "corpus": {
+            "train": {"size_bytes": CORPUS_BYTES, "seed": 0, "sha256": corpus_hash, "tokens": len(train_ids)},
+            "val": {"size_bytes": VAL_BYTES, "seed": 1, "sha256": val_hash, "tokens": len(val_ids)},
+            "tokenizer_sha256": tokenizer.sha256,
+        },
+        "model": BASE,
+        "train": dict(TRAIN, block_size=BLOCK),
+        "probes_per_kind_and_language": args.probes,
         "runs": [],
     }
     for heads, kv in RUNS:
@@ -91,14 +96,21 @@ def main(argv=None) -> int:
         model, history, seconds = train_one(kw, TRAIN, BLOCK, train_ids, val_ids)
         accuracy = evaluate_course_probes(model, tokenizer, probes)
         evals = [h for h in history if h["kind"] == "eval"]
-        run = {"num_heads": heads, "num_kv_heads": kv, "head_dim": BASE["hidden_size"] // heads,
-               "parameters": model.num_parameters(), "seconds": round(seconds, 1),
-               "train_loss": [round(h["loss"], 4) for h in history if h["kind"] == "train"],
-               "val_loss": round(evals[-1]["val_loss"], 4),
-               "probes": {k: round(v, 4) for k, v in accuracy.items() if "/" not in k}}
+        run = {
+            "num_heads": heads,
+            "num_kv_heads": kv,
+            "head_dim": BASE["hidden_size"] // heads,
+            "parameters": model.num_parameters(),
+            "seconds": round(seconds, 1),
+            "train_loss": [round(h["loss"], 4) for h in history if h["kind"] == "train"],
+            "val_loss": round(evals[-1]["val_loss"], 4),
+            "probes": {k: round(v, 4) for k, v in accuracy.items() if "/" not in k},
+        }
         results["runs"].append(run)
-        print(f"{heads:2d}/{kv:<2d} heads: val loss {run['val_loss']:.3f}, {seconds:.0f} s, probes {run['probes']}",
-              flush=True)
+        print(
+            f"{heads:2d}/{kv:<2d} heads: val loss {run['val_loss']:.3f}, {seconds:.0f} s, probes {run['probes']}",
+            flush=True,
+        )
     live = {"model": LIVE_MODEL, "train": dict(LIVE_TRAIN, block_size=LIVE_BLOCK), "seeds": {}}
     for seed in (0, 1, 2):
         _, history, seconds = train_one(LIVE_MODEL, LIVE_TRAIN, LIVE_BLOCK, train_ids, val_ids, seed=seed)

@@ -47,21 +47,35 @@ def shape(hidden: int, layers: int) -> dict:
     """The course model's proportions at another width: head_dim 32, 4 query heads per KV head
     where there are 4 or more heads, MLP width 2.6875 x hidden (688 at 256, as the course model)."""
     heads = max(1, hidden // 32)
-    return dict(vocab_size=4096, hidden_size=hidden, num_layers=layers, num_heads=heads,
-                num_kv_heads=max(1, heads // 4), intermediate_size=int(hidden * 2.6875), max_seq_len=256,
-                tie_word_embeddings=True)
+    return dict(
+        vocab_size=4096,
+        hidden_size=hidden,
+        num_layers=layers,
+        num_heads=heads,
+        num_kv_heads=max(1, heads // 4),
+        intermediate_size=int(hidden * 2.6875),
+        max_seq_len=256,
+        tie_word_embeddings=True,
+    )
 
 
-SIZES = {"XS": shape(32, 1), "S": shape(64, 2), "M": shape(96, 3), "L": shape(128, 4), "XL": shape(192, 5),
-         "XXL": shape(256, 6)}
+SIZES = {
+    "XS": shape(32, 1),
+    "S": shape(64, 2),
+    "M": shape(96, 3),
+    "L": shape(128, 4),
+    "XL": shape(192, 5),
+    "XXL": shape(256, 6),
+}
 LR = TRAIN["lr"]
 # (size, steps, seed, learning rate), in the order they run: the size sweep first, then budgets,
 # then seeds, then the two largest sizes at a third of the rate.
-RUNS = ([(s, BASE_STEPS, 0, LR) for s in SIZES]
-        + [(s, n, 0, LR) for s, n in [("XS", 64), ("XS", 1024), ("S", 64), ("S", 1024), ("M", 64), ("M", 1024),
-                                      ("L", 64)]]
-        + [("XS", 64, 1, LR), ("XS", 64, 2, LR), ("M", BASE_STEPS, 1, LR), ("M", BASE_STEPS, 2, LR)]
-        + [("XL", BASE_STEPS, 0, 1e-3), ("XXL", BASE_STEPS, 0, 1e-3)])
+RUNS = (
+    [(s, BASE_STEPS, 0, LR) for s in SIZES]
+    + [(s, n, 0, LR) for s, n in [("XS", 64), ("XS", 1024), ("S", 64), ("S", 1024), ("M", 64), ("M", 1024), ("L", 64)]]
+    + [("XS", 64, 1, LR), ("XS", 64, 2, LR), ("M", BASE_STEPS, 1, LR), ("M", BASE_STEPS, 2, LR)]
+    + [("XL", BASE_STEPS, 0, 1e-3), ("XXL", BASE_STEPS, 0, 1e-3)]
+)
 LIVE = ("XS", 64)  # the point the chapter reruns (a few seconds)
 
 
@@ -78,8 +92,9 @@ def run_point(model_kw: dict, steps: int, seed: int, train_ids, val_ids, eval_ev
     """Train one model from seed `seed` for `steps` steps; returns (model, history, seconds)."""
     torch.manual_seed(seed)
     model = MiniGPT(ModelConfig(**model_kw))
-    config = TrainConfig(**dict(TRAIN, lr=lr), steps=steps, warmup_steps=max(1, steps // 10), seed=seed,
-                         eval_every=eval_every)
+    config = TrainConfig(
+        **dict(TRAIN, lr=lr), steps=steps, warmup_steps=max(1, steps // 10), seed=seed, eval_every=eval_every
+    )
     trainer = Trainer(model, config, PackedDataset(train_ids, BLOCK), PackedDataset(val_ids, BLOCK))
     start = time.perf_counter()
     trainer.train()
@@ -92,8 +107,11 @@ def main(argv=None) -> int:
     parser.add_argument("--probes", type=int, default=20, help="held-out probes per kind and language")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--only", type=int, default=None, help="run only the first N points (a smoke test)")
-    parser.add_argument("--resume", action="store_true",
-                        help="keep the runs already in --out (same corpus and recipe), train the missing ones")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the runs already in --out (same corpus and recipe), train the missing ones",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     _, tokenizer = load_course_model()
@@ -102,22 +120,34 @@ def main(argv=None) -> int:
     probes = course_probes(args.probes)
     began = time.perf_counter()
     command = "python " + " ".join([sys.argv[0]] + (argv or sys.argv[1:]))
-    device = (f"cpu ({platform.machine()}, {torch.get_num_threads()} thread(s), kernels "
-              f"{torch.backends.cpu.get_cpu_capability()}), shared with other jobs")
-    session = {"command": command, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "device": device,
-               "torch": torch.__version__}
+    device = (
+        f"cpu ({platform.machine()}, {torch.get_num_threads()} thread(s), kernels "
+        f"{torch.backends.cpu.get_cpu_capability()}), shared with other jobs"
+    )
+    session = {
+        "command": command,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "device": device,
+        "torch": torch.__version__,
+    }
     results = {
         "command": "make sweep-scale (python scripts/sweep_scale.py --out minigpt/assets/experiments/scale_sweep.json)",
         "created": session["created"],
         "device": device,
         "torch": torch.__version__,
-        "corpus": {"train": {"size_bytes": CORPUS_BYTES, "seed": 0, "sha256": corpus_hash, "tokens": len(train_ids)},
-                   "val": {"size_bytes": VAL_BYTES, "seed": 1, "sha256": val_hash, "tokens": len(val_ids)},
-                   "tokenizer_sha256": tokenizer.sha256},
+        "corpus": {
+            "train": {"size_bytes": CORPUS_BYTES, "seed": 0, "sha256": corpus_hash, "tokens": len(train_ids)},
+            "val": {"size_bytes": VAL_BYTES, "seed": 1, "sha256": val_hash, "tokens": len(val_ids)},
+            "tokenizer_sha256": tokenizer.sha256,
+        },
         "train": dict(TRAIN, block_size=BLOCK, warmup_steps="steps // 10", schedule="cosine to lr/10"),
-        "sizes": SIZES, "base_steps": BASE_STEPS, "live": {"size": LIVE[0], "steps": LIVE[1]},
-        "probes_per_kind_and_language": args.probes, "probes": len(probes),
-        "complete": False, "runs": [],
+        "sizes": SIZES,
+        "base_steps": BASE_STEPS,
+        "live": {"size": LIVE[0], "steps": LIVE[1]},
+        "probes_per_kind_and_language": args.probes,
+        "probes": len(probes),
+        "complete": False,
+        "runs": [],
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -145,21 +175,31 @@ def main(argv=None) -> int:
         accuracy = evaluate_course_probes(model, tokenizer, probes) if seed == 0 else {}
         evals = [h for h in history if h["kind"] == "eval"]
         tokens = steps * BATCH * BLOCK
-        run = {"size": size, "steps": steps, "seed": seed, "lr": lr, "tokens": tokens,
-               "parameters": count.total, "non_embedding_parameters": count.total - count.breakdown["embedding"],
-               "flops": flops_per_token(config, context=BLOCK, training=True) * tokens,
-               "seconds": round(seconds, 1),
-               "train_loss": [round(h["loss"], 4) for h in history if h["kind"] == "train"],
-               "val_curve": [[e["step"], round(e["val_loss"], 4)] for e in evals],
-               "val_loss": round(evals[-1]["val_loss"], 4),
-               "probes": {k: round(v, 4) for k, v in accuracy.items() if "/" not in k}}
+        run = {
+            "size": size,
+            "steps": steps,
+            "seed": seed,
+            "lr": lr,
+            "tokens": tokens,
+            "parameters": count.total,
+            "non_embedding_parameters": count.total - count.breakdown["embedding"],
+            "flops": flops_per_token(config, context=BLOCK, training=True) * tokens,
+            "seconds": round(seconds, 1),
+            "train_loss": [round(h["loss"], 4) for h in history if h["kind"] == "train"],
+            "val_curve": [[e["step"], round(e["val_loss"], 4)] for e in evals],
+            "val_loss": round(evals[-1]["val_loss"], 4),
+            "probes": {k: round(v, 4) for k, v in accuracy.items() if "/" not in k},
+        }
         assert run["parameters"] == model.num_parameters()
         results["runs"].append(run)
         session["seconds"] = round(time.perf_counter() - began, 1)
         results["seconds"] = round(sum(s["seconds"] for s in results["sessions"]), 1)
         out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-        print(f"lr {lr:g} {size:>3} {count.total / 1e6:5.2f}M x {tokens:>9,} tokens seed {seed}: "
-              f"val loss {run['val_loss']:.3f}, {seconds:.0f} s, probes {run['probes']}", flush=True)
+        print(
+            f"lr {lr:g} {size:>3} {count.total / 1e6:5.2f}M x {tokens:>9,} tokens seed {seed}: "
+            f"val loss {run['val_loss']:.3f}, {seconds:.0f} s, probes {run['probes']}",
+            flush=True,
+        )
     results["complete"] = plan == RUNS
     session["seconds"] = round(time.perf_counter() - began, 1)
     results["seconds"] = round(sum(s["seconds"] for s in results["sessions"]), 1)

@@ -3,7 +3,6 @@ import sys
 
 import pytest
 import torch
-
 from minigpt import KVCache, MiniGPT, ModelConfig, count_parameters
 from minigpt.counting import (
     flops_per_token,
@@ -32,21 +31,57 @@ def test_count_equals_the_built_model(preset):
 # The published configs, written in Hugging Face's terms (not through minigpt.hf).
 PUBLISHED = {
     # huggingface.co/meta-llama/Llama-2-7b-hf config.json
-    "llama-7b": ("LlamaConfig", dict(vocab_size=32000, hidden_size=4096, intermediate_size=11008,
-                                     num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=32,
-                                     tie_word_embeddings=False)),
+    "llama-7b": (
+        "LlamaConfig",
+        dict(
+            vocab_size=32000,
+            hidden_size=4096,
+            intermediate_size=11008,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=32,
+            tie_word_embeddings=False,
+        ),
+    ),
     # huggingface.co/Qwen/Qwen2.5-0.5B config.json
-    "qwen2.5-0.5b": ("Qwen2Config", dict(vocab_size=151936, hidden_size=896, intermediate_size=4864,
-                                         num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,
-                                         tie_word_embeddings=True)),
+    "qwen2.5-0.5b": (
+        "Qwen2Config",
+        dict(
+            vocab_size=151936,
+            hidden_size=896,
+            intermediate_size=4864,
+            num_hidden_layers=24,
+            num_attention_heads=14,
+            num_key_value_heads=2,
+            tie_word_embeddings=True,
+        ),
+    ),
     # huggingface.co/Qwen/Qwen2.5-7B config.json
-    "qwen2.5-7b": ("Qwen2Config", dict(vocab_size=152064, hidden_size=3584, intermediate_size=18944,
-                                       num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4,
-                                       tie_word_embeddings=False)),
+    "qwen2.5-7b": (
+        "Qwen2Config",
+        dict(
+            vocab_size=152064,
+            hidden_size=3584,
+            intermediate_size=18944,
+            num_hidden_layers=28,
+            num_attention_heads=28,
+            num_key_value_heads=4,
+            tie_word_embeddings=False,
+        ),
+    ),
     # github.com/jingyaogong/minimind MiniMindConfig defaults, as a Llama (no biases, tied)
-    "minimind2-small": ("LlamaConfig", dict(vocab_size=6400, hidden_size=512, intermediate_size=1408,
-                                            num_hidden_layers=8, num_attention_heads=8, num_key_value_heads=2,
-                                            tie_word_embeddings=True)),
+    "minimind2-small": (
+        "LlamaConfig",
+        dict(
+            vocab_size=6400,
+            hidden_size=512,
+            intermediate_size=1408,
+            num_hidden_layers=8,
+            num_attention_heads=8,
+            num_key_value_heads=2,
+            tie_word_embeddings=True,
+        ),
+    ),
 }
 # What the issue recorded from transformers on the meta device; checked here against transformers itself.
 EXPECTED = {"llama-7b": 6738415616, "qwen2.5-0.5b": 494032768, "minimind2-small": 25829888}
@@ -66,26 +101,30 @@ def test_count_equals_transformers_on_meta(preset):
 
 
 def test_cli_prints_table_and_total_line():
-    out = subprocess.run([sys.executable, "-m", "minigpt", "count", "--preset", "llama-7b"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "minigpt", "count", "--preset", "llama-7b"], capture_output=True, text=True, check=True
+    ).stdout
     last = out.strip().splitlines()[-1]
-    assert last.startswith("total: ") and last[len("total: "):].isdigit()
-    assert int(last.split(": ")[1]) == sum(
-        p.numel() for p in _meta_model("llama-7b").parameters()
-    )
+    assert last.startswith("total: ") and last[len("total: ") :].isdigit()
+    assert int(last.split(": ")[1]) == sum(p.numel() for p in _meta_model("llama-7b").parameters())
     assert "mlp.gate" in out and "attention.q" in out
 
 
 def test_cli_reads_a_hugging_face_folder(tmp_path):
     MiniGPT(ModelConfig.from_preset("tiny", qkv_bias=True)).save_pretrained(tmp_path)
-    out = subprocess.run([sys.executable, "-m", "minigpt", "count", "--config", str(tmp_path)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "minigpt", "count", "--config", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.strip().endswith(f"total: {count_parameters(ModelConfig.from_preset('tiny', qkv_bias=True)).total}")
 
 
 def test_cli_help_and_bad_command():
-    help_text = subprocess.run([sys.executable, "-m", "minigpt", "count", "--help"],
-                               capture_output=True, text=True, check=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "minigpt", "count", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     assert "--preset" in help_text
     bad = subprocess.run([sys.executable, "-m", "minigpt", "cuont"], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown command 'cuont'" in bad.stderr
@@ -149,15 +188,31 @@ def test_flops_equal_torch_flop_counter():
 
 # Mixtral 8x7B, Jiang et al. 2024 (arXiv:2401.04088), Table 1: dim 4096, 32 layers, head_dim 128,
 # hidden_dim 14336, 32 heads, 8 KV heads, vocab 32000, 8 experts, top 2.
-MIXTRAL = dict(vocab_size=32000, hidden_size=4096, num_layers=32, num_heads=32, num_kv_heads=8,
-               intermediate_size=14336, max_seq_len=32768, tie_word_embeddings=False)
+MIXTRAL = dict(
+    vocab_size=32000,
+    hidden_size=4096,
+    num_layers=32,
+    num_heads=32,
+    num_kv_heads=8,
+    intermediate_size=14336,
+    max_seq_len=32768,
+    tie_word_embeddings=False,
+)
 
 
 def test_moe_total_equals_transformers_mixtral_on_meta():
     transformers = pytest.importorskip("transformers")
-    hf_config = transformers.MixtralConfig(vocab_size=32000, hidden_size=4096, intermediate_size=14336,
-                                           num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
-                                           num_local_experts=8, num_experts_per_tok=2, tie_word_embeddings=False)
+    hf_config = transformers.MixtralConfig(
+        vocab_size=32000,
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        num_local_experts=8,
+        num_experts_per_tok=2,
+        tie_word_embeddings=False,
+    )
     with torch.device("meta"):
         hf = transformers.AutoModelForCausalLM.from_config(hf_config)
     names = {n: p.numel() for n, p in hf.named_parameters()}

@@ -9,13 +9,11 @@ import math
 import numpy as np
 import pytest
 import torch
-
+from conftest import randomize
 from minigpt import MiniGPT, ModelConfig
 from minigpt.data import PackedDataset
 from minigpt.generate import generate
 from minigpt.train import TrainConfig, Trainer
-
-from conftest import randomize
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 CUDA = torch.device("cuda")
@@ -102,13 +100,20 @@ def test_resume_is_exact_on_cuda(tmp_path):
         if m["step"] == 6:
             raise KeyboardInterrupt
 
-    first = Trainer(model_on(CUDA, dropout=0.1).train(), train_cfg(**settings, out_dir=str(tmp_path), save_every=4),
-                    data, on_step=crash)
+    first = Trainer(
+        model_on(CUDA, dropout=0.1).train(),
+        train_cfg(**settings, out_dir=str(tmp_path), save_every=4),
+        data,
+        on_step=crash,
+    )
     with pytest.raises(KeyboardInterrupt):
         first.train()
     torch.manual_seed(99)  # a different init and RNG state: the checkpoint must restore both
-    resumed = Trainer(MiniGPT(ModelConfig.from_preset("tiny", dropout=0.1)).to(CUDA).train(),
-                      train_cfg(**settings, out_dir=str(tmp_path), save_every=4), data)
+    resumed = Trainer(
+        MiniGPT(ModelConfig.from_preset("tiny", dropout=0.1)).to(CUDA).train(),
+        train_cfg(**settings, out_dir=str(tmp_path), save_every=4),
+        data,
+    )
     resumed.resume()
     assert resumed.step == 4
     tail = resumed.train()
@@ -142,8 +147,14 @@ def test_transformers_gives_the_same_logits_on_cuda(tmp_path):
     assert diff < 1e-4
     prompt = ids[:1, :8]
     ours_tokens = generate(ours, prompt, 24, eos_token_id=[])
-    theirs_tokens = theirs.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=24,
-                                    min_new_tokens=24, do_sample=False, pad_token_id=0)
+    theirs_tokens = theirs.generate(
+        prompt,
+        attention_mask=torch.ones_like(prompt),
+        max_new_tokens=24,
+        min_new_tokens=24,
+        do_sample=False,
+        pad_token_id=0,
+    )
     assert torch.equal(ours_tokens, theirs_tokens)
 
 

@@ -22,8 +22,11 @@ CHAPTER = "01_parameters"
 
 
 def mc(correct=(True, False), kind="multiple_choice"):
-    return {"question": "Which?", "type": kind,
-            "answers": [{"answer": f"a{i}", "correct": c, "feedback": f"because {i}"} for i, c in enumerate(correct)]}
+    return {
+        "question": "Which?",
+        "type": kind,
+        "answers": [{"answer": f"a{i}", "correct": c, "feedback": f"because {i}"} for i, c in enumerate(correct)],
+    }
 
 
 def test_every_quiz_file_is_valid_and_the_editions_agree():
@@ -40,9 +43,14 @@ def test_validate_names_each_problem():
     no_feedback = mc()
     no_feedback["answers"][0]["feedback"] = ""
     assert "'feedback' must explain" in " ".join(quizzes.validate([no_feedback], "q.json"))
-    numeric = {"question": "How many?", "type": "numeric", "answers": [
-        {"type": "value", "value": 2, "correct": True, "feedback": "yes"},
-        {"type": "range", "range": [5, 1], "correct": False, "feedback": "no"}]}
+    numeric = {
+        "question": "How many?",
+        "type": "numeric",
+        "answers": [
+            {"type": "value", "value": 2, "correct": True, "feedback": "yes"},
+            {"type": "range", "range": [5, 1], "correct": False, "feedback": "no"},
+        ],
+    }
     assert "low <= high" in " ".join(quizzes.validate([numeric], "q.json"))
     assert "matches no heading" in " ".join(quizzes.validate([dict(mc(), cell="9. Nowhere")], "q.json", ["1. Here"]))
     assert quizzes.validate([dict(mc(), cell="1.")], "q.json", ["1. Here"]) == []
@@ -72,8 +80,16 @@ def notebook(cells):
 
 def test_slides_are_the_title_objectives_exercises_and_tagged_cells():
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-    cells = [md("# Title"), code("setup"), md("## What you will learn\n\n- a"), md("## 1. One"),
-             md("## 2. Two"), code("x = 1"), md("## Exercises"), code("#@title Solution to exercise 1\ny = 2")]
+    cells = [
+        md("# Title"),
+        code("setup"),
+        md("## What you will learn\n\n- a"),
+        md("## 1. One"),
+        md("## 2. Two"),
+        code("x = 1"),
+        md("## Exercises"),
+        code("#@title Solution to exercise 1\ny = 2"),
+    ]
     cells[4].metadata["tags"] = ["slide"]
     cells[5].metadata["tags"] = ["slide"]
     cells[7].metadata["tags"] = ["solution", "hide-cell"]
@@ -119,21 +135,38 @@ def test_one_chapter_kit_end_to_end(tmp_path):
         solution = next(c for c in nb.cells if "solution" in c.metadata.get("tags", []) and c.cell_type == "code")
         # a line of the first code solution that the chapter shows nowhere else
         shown = "\n".join(c.source for c in nb.cells if "solution" not in c.metadata.get("tags", []))
-        line = next(x.strip() for x in solution.source.splitlines()
-                    if len(x.strip()) > 15 and not x.strip().startswith("#") and x.strip() not in shown)
+        line = next(
+            x.strip()
+            for x in solution.source.splitlines()
+            if len(x.strip()) > 15 and not x.strip().startswith("#") and x.strip() not in shown
+        )
         assert line not in slides
-        text = {kind: subprocess.run(["pdftotext", str(out / "handouts" / ed / f"{CHAPTER}-{kind}.pdf"), "-"],
-                                     capture_output=True, text=True, check=True).stdout
-                for kind in ("worksheet", "answers")}
+        text = {
+            kind: subprocess.run(
+                ["pdftotext", str(out / "handouts" / ed / f"{CHAPTER}-{kind}.pdf"), "-"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            for kind in ("worksheet", "answers")
+        }
         squash = re.sub(r"[\s\-]+", "", line)
         assert squash not in re.sub(r"[\s\-]+", "", text["worksheet"])
         assert squash in re.sub(r"[\s\-]+", "", text["answers"])
         assert nb.cells[0].source.splitlines()[0].lstrip("# ").split("·")[0].strip() in text["worksheet"]
-    fonts = subprocess.run(["pdffonts", str(out / "handouts" / "zh" / f"{CHAPTER}-worksheet.pdf")],
-                           capture_output=True, text=True, check=True).stdout
+    fonts = subprocess.run(
+        ["pdffonts", str(out / "handouts" / "zh" / f"{CHAPTER}-worksheet.pdf")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert re.search(r"WenQuanYi|NotoSansCJK|SourceHan", fonts), fonts
-    zh_text = subprocess.run(["pdftotext", str(out / "handouts" / "zh" / f"{CHAPTER}-worksheet.pdf"), "-"],
-                             capture_output=True, text=True, check=True).stdout
+    zh_text = subprocess.run(
+        ["pdftotext", str(out / "handouts" / "zh" / f"{CHAPTER}-worksheet.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "参数" in zh_text  # Chinese text survives as text, not boxes
     assert (out / "handouts" / "en" / "course.pdf").stat().st_size > 10_000
 

@@ -60,9 +60,13 @@ def test_check_and_correction_lines_of_a_box_are_checked(tmp_path):
     assert missing(chapter(tmp_path, prose, "13.47 GB\n")) == ["13.48"]
 
 
-@pytest.mark.parametrize("written, ok", [("1680 万", True), ("1670 万", False), ("16.8 million", True), ("5 亿", False)])
+@pytest.mark.parametrize(
+    "written, ok", [("1680 万", True), ("1670 万", False), ("16.8 million", True), ("5 亿", False)]
+)
 def test_rounded_large_numbers_with_a_unit_word(tmp_path, written, ok):
-    path = chapter(tmp_path, f"A square matrix of width 4096 has about {written} numbers.", "width 4096: 16777216 numbers\n")
+    path = chapter(
+        tmp_path, f"A square matrix of width 4096 has about {written} numbers.", "width 4096: 16777216 numbers\n"
+    )
     assert (missing(path) == []) == ok
 
 

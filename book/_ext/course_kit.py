@@ -25,10 +25,22 @@ import quizzes  # noqa: E402
 
 logger = logging.getLogger(__name__)
 WORDS = {
-    "en": {"slides": "Slides", "quiz": "Quiz", "worksheet": "Worksheet (PDF)", "answers": "Answer key (PDF)",
-           "kit": "Teaching kit", "title": "Quiz"},
-    "zh": {"slides": "幻灯片", "quiz": "小测验", "worksheet": "练习讲义（PDF）", "answers": "答案（PDF）",
-           "kit": "教学资料", "title": "小测验"},
+    "en": {
+        "slides": "Slides",
+        "quiz": "Quiz",
+        "worksheet": "Worksheet (PDF)",
+        "answers": "Answer key (PDF)",
+        "kit": "Teaching kit",
+        "title": "Quiz",
+    },
+    "zh": {
+        "slides": "幻灯片",
+        "quiz": "小测验",
+        "worksheet": "练习讲义（PDF）",
+        "answers": "答案（PDF）",
+        "kit": "教学资料",
+        "title": "小测验",
+    },
 }
 
 
@@ -45,8 +57,10 @@ def _kit_line(edition: str, name: str, has_quiz: bool) -> nodes.raw:
     links = [f'<a class="kit-slides" href="{kit}/slides/{edition}/{name}.html">{w["slides"]}</a>']
     if has_quiz:
         links.append(f'<a class="kit-quiz-link" href="#chapter-quiz">{w["quiz"]}</a>')
-    links += [f'<a class="kit-worksheet" href="{kit}/handouts/{edition}/{name}-worksheet.pdf">{w["worksheet"]}</a>',
-              f'<a class="kit-answers" href="{kit}/handouts/{edition}/{name}-answers.pdf">{w["answers"]}</a>']
+    links += [
+        f'<a class="kit-worksheet" href="{kit}/handouts/{edition}/{name}-worksheet.pdf">{w["worksheet"]}</a>',
+        f'<a class="kit-answers" href="{kit}/handouts/{edition}/{name}-answers.pdf">{w["answers"]}</a>',
+    ]
     text = f'<p class="kit-links"><a href="{kit}/index.html">{w["kit"]}</a>: {" · ".join(links)}</p>'
     return nodes.raw("", text, format="html")
 
@@ -85,8 +99,14 @@ def _add_kit(app, doctree):
     section = nodes.section(ids=["chapter-quiz"], names=["chapter-quiz"], classes=["kit-quiz-section"])
     section += nodes.title("", WORDS[edition]["title"])
     section += nodes.raw("", quizzes.render(quiz, "q" + name.replace("-", "_"), edition=edition), format="html")
-    exercises = next((s for s in top.children if isinstance(s, nodes.section) and s.children
-                      and quizzes.EXERCISES.match(s.children[0].astext().strip())), None)
+    exercises = next(
+        (
+            s
+            for s in top.children
+            if isinstance(s, nodes.section) and s.children and quizzes.EXERCISES.match(s.children[0].astext().strip())
+        ),
+        None,
+    )
     if exercises is not None:
         top.insert(top.index(exercises), section)
     else:
