@@ -40,30 +40,40 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"RAYON_NUM_THREADS={os.environ.get('RAYON_NUM_THREADS', 'unset')}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"RAYON_NUM_THREADS={os.environ.get('RAYON_NUM_THREADS', 'unset')}"
+    )
     t = time.perf_counter()
     corpus = make_course_corpus(int(args.size_mb * 1e6))
     gen_s = time.perf_counter() - t
     text = corpus.text
     mb = len(text.encode("utf-8")) / 1e6
-    print(f"corpus {corpus.version}: {mb:.2f} MB, {len(corpus.docs)} documents, generated in {gen_s:.2f} s, "
-          f"sha256 {corpus.sha256[:16]}")
+    print(
+        f"corpus {corpus.version}: {mb:.2f} MB, {len(corpus.docs)} documents, generated in {gen_s:.2f} s, "
+        f"sha256 {corpus.sha256[:16]}"
+    )
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = corpus.save(Path(tmp) / "course.txt")
         for vocab in args.vocab:
-            train_s = best_time(lambda: Tokenizer.train(corpus.docs, vocab_size=vocab), 1)
+            train_s = best_time(lambda vocab=vocab: Tokenizer.train(corpus.docs, vocab_size=vocab), 1)
             tok = Tokenizer.train(corpus.docs, vocab_size=vocab)
             n_tokens = len(tok.encode(text))
-            single = best_time(lambda: tok.encode(text), args.repeat)
-            batch = best_time(lambda: tok.encode_batch(corpus.docs), args.repeat)
-            files = best_time(lambda: tokenize_files(path, tok, Path(tmp) / "t.bin", progress=False), args.repeat)
-            rows.append((f"{vocab} ({tok.vocab_size})", train_s, n_tokens / (mb * 1e6), mb / single, mb / batch, mb / files))
+            single = best_time(lambda tok=tok: tok.encode(text), args.repeat)
+            batch = best_time(lambda tok=tok: tok.encode_batch(corpus.docs), args.repeat)
+            files = best_time(
+                lambda tok=tok: tokenize_files(path, tok, Path(tmp) / "t.bin", progress=False), args.repeat
+            )
+            rows.append(
+                (f"{vocab} ({tok.vocab_size})", train_s, n_tokens / (mb * 1e6), mb / single, mb / batch, mb / files)
+            )
 
     print()
-    print("| vocab asked (got) | train (s) | tokens/byte | encode(text) MB/s | encode_batch MB/s | tokenize_files MB/s |")
+    print(
+        "| vocab asked (got) | train (s) | tokens/byte | encode(text) MB/s | encode_batch MB/s | tokenize_files MB/s |"
+    )
     print("|---:|---:|---:|---:|---:|---:|")
     for vocab, train_s, tpb, s, b, f in rows:
         print(f"| {vocab} | {train_s:.2f} | {tpb:.3f} | {s:.2f} | {b:.2f} | {f:.2f} |")

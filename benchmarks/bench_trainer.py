@@ -30,7 +30,6 @@ import time
 
 import numpy as np
 import torch
-
 from minigpt import MiniGPT, ModelConfig
 from minigpt.counting import flops_per_token
 from minigpt.data import PackedDataset
@@ -42,15 +41,19 @@ def plain_loop(model, data, batch, dtype, device, compile_):
     """The loop a reader would write by hand (nanoGPT style)."""
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embed_tokens" not in n]
     other = [p for n, p in model.named_parameters() if p.ndim < 2 or "embed_tokens" in n]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}],
-                            lr=1e-3, betas=(0.9, 0.95), **({"fused": True} if device.type == "cuda" else {}))
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}],
+        lr=1e-3,
+        betas=(0.9, 0.95),
+        **({"fused": True} if device.type == "cuda" else {}),
+    )
     fwd = torch.compile(model) if compile_ else model
     g = torch.Generator().manual_seed(0)
 
     def run(steps):
         for _ in range(steps):
             idx = torch.randint(0, len(data), (batch,), generator=g).tolist()
-            x, y = (torch.stack(t).to(device) for t in zip(*(data[i] for i in idx)))
+            x, y = (torch.stack(t).to(device) for t in zip(*(data[i] for i in idx), strict=True))
             ctx = torch.autocast(device.type, dtype=dtype) if dtype != torch.float32 else contextlib.nullcontext()
             with ctx:
                 loss = fwd(x, targets=y).loss
@@ -86,9 +89,18 @@ def main():
     data = PackedDataset(ids, args.seq)
 
     with tempfile.TemporaryDirectory() as out:
-        train_config = TrainConfig(steps=10**9, batch_size=args.batch, lr=1e-3, warmup_steps=100, grad_clip=1.0,
-                                   dtype=args.dtype, device=args.device, compile=args.compile, out_dir=out,
-                                   peak_tflops=args.peak_tflops)
+        train_config = TrainConfig(
+            steps=10**9,
+            batch_size=args.batch,
+            lr=1e-3,
+            warmup_steps=100,
+            grad_clip=1.0,
+            dtype=args.dtype,
+            device=args.device,
+            compile=args.compile,
+            out_dir=out,
+            peak_tflops=args.peak_tflops,
+        )
         trainer = Trainer(ours, train_config, data)
         plain = plain_loop(theirs, data, args.batch, dtype, device, args.compile)
 
@@ -113,9 +125,11 @@ def main():
                 store.append(timed(run))
 
     ta, tb = statistics.median(a), statistics.median(b)
-    print(f"config {args.preset}: {ours.num_parameters():,} parameters, batch {args.batch} x {args.seq}, "
-          f"{str(dtype).replace('torch.', '')}{', compiled' if args.compile else ''}, device {device} "
-          f"({platform.processor() or platform.machine()}), torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(
+        f"config {args.preset}: {ours.num_parameters():,} parameters, batch {args.batch} x {args.seq}, "
+        f"{str(dtype).replace('torch.', '')}{', compiled' if args.compile else ''}, device {device} "
+        f"({platform.processor() or platform.machine()}), torch {torch.__version__}, threads {torch.get_num_threads()}"
+    )
     print(f"{args.repeats} interleaved blocks of {args.steps} steps each; tokens/s per block:")
     print("  trainer  " + " ".join(f"{v:,.0f}" for v in a))
     print("  plain    " + " ".join(f"{v:,.0f}" for v in b))
@@ -123,13 +137,17 @@ def main():
     print(f"plain loop       {tb:10,.0f} tokens/s (median), {max(b):,.0f} (best block)")
     # Each repeat times the two back to back, so a burst of load from elsewhere mostly hits both:
     # the median of the per-repeat ratios is the figure that survives a shared machine.
-    ratio = statistics.median(x / y for x, y in zip(a, b))
-    print(f"ratio trainer / plain: {ratio:.3f} (median of per-repeat ratios; overhead {100 * (1 - ratio):+.1f}%); "
-          f"ratio of medians {ta / tb:.3f}, of best blocks {max(a) / max(b):.3f}")
+    ratio = statistics.median(x / y for x, y in zip(a, b, strict=True))
+    print(
+        f"ratio trainer / plain: {ratio:.3f} (median of per-repeat ratios; overhead {100 * (1 - ratio):+.1f}%); "
+        f"ratio of medians {ta / tb:.3f}, of best blocks {max(a) / max(b):.3f}"
+    )
     if args.peak_tflops:
         fpt = flops_per_token(config, context=args.seq, training=True)
-        print(f"MFU at {args.peak_tflops} TFLOP/s peak: trainer {fpt * ta / (args.peak_tflops * 1e12):.1%}, "
-              f"plain {fpt * tb / (args.peak_tflops * 1e12):.1%} (model FLOPs {fpt:.3e}/token, counting.flops_per_token)")
+        print(
+            f"MFU at {args.peak_tflops} TFLOP/s peak: trainer {fpt * ta / (args.peak_tflops * 1e12):.1%}, "
+            f"plain {fpt * tb / (args.peak_tflops * 1e12):.1%} (model FLOPs {fpt:.3e}/token, counting.flops_per_token)"
+        )
 
 
 if __name__ == "__main__":

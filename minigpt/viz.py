@@ -6,6 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import FuncFormatter
 
 from .config import ModelConfig
 from .counting import count_parameters, kv_cache_bytes_per_token, training_memory, weight_bytes
@@ -40,7 +41,7 @@ def plot_parameter_breakdown(configs: dict[str, ModelConfig], share: bool = True
     ax.set_xlabel("share of parameters" if share else "parameters")
     if share:
         ax.set_xlim(0, 1)
-        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return ax
 

@@ -8,7 +8,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from .config import ModelConfig
+from .config import ModelConfig, swiglu_intermediate_size
 from .design import design_summary, plot_design
 from .viz import plot_model_size
 
@@ -19,18 +19,30 @@ def model_size_explorer(preset: str = "minimind2-small"):
     style = {"description_width": "130px"}
     layout = widgets.Layout(width="420px")
     controls = {
-        "hidden_size": widgets.IntSlider(value=base.hidden_size, min=64, max=8192, step=64,
-                                         description="hidden size", style=style, layout=layout),
-        "num_layers": widgets.IntSlider(value=base.num_layers, min=1, max=96, description="layers",
-                                        style=style, layout=layout),
-        "num_heads": widgets.IntSlider(value=base.num_heads, min=1, max=128, description="query heads",
-                                       style=style, layout=layout),
-        "num_kv_heads": widgets.IntSlider(value=base.num_kv_heads, min=1, max=128, description="KV heads",
-                                          style=style, layout=layout),
-        "vocab_size": widgets.IntSlider(value=base.vocab_size, min=256, max=262144, step=256,
-                                        description="vocabulary", style=style, layout=layout),
-        "intermediate_size": widgets.IntSlider(value=base.intermediate_size, min=64, max=32768, step=64,
-                                               description="MLP width", style=style, layout=layout),
+        "hidden_size": widgets.IntSlider(
+            value=base.hidden_size, min=64, max=8192, step=64, description="hidden size", style=style, layout=layout
+        ),
+        "num_layers": widgets.IntSlider(
+            value=base.num_layers, min=1, max=96, description="layers", style=style, layout=layout
+        ),
+        "num_heads": widgets.IntSlider(
+            value=base.num_heads, min=1, max=128, description="query heads", style=style, layout=layout
+        ),
+        "num_kv_heads": widgets.IntSlider(
+            value=base.num_kv_heads, min=1, max=128, description="KV heads", style=style, layout=layout
+        ),
+        "vocab_size": widgets.IntSlider(
+            value=base.vocab_size, min=256, max=262144, step=256, description="vocabulary", style=style, layout=layout
+        ),
+        "intermediate_size": widgets.IntSlider(
+            value=base.intermediate_size,
+            min=64,
+            max=32768,
+            step=64,
+            description="MLP width",
+            style=style,
+            layout=layout,
+        ),
         "tie_word_embeddings": widgets.Checkbox(value=base.tie_word_embeddings, description="tied LM head"),
     }
 
@@ -60,29 +72,50 @@ def design_explorer(preset: str = "course", tokens: int = 10**7):
     style = {"description_width": "130px"}
     layout = widgets.Layout(width="420px")
     controls = {
-        "hidden_size": widgets.IntSlider(value=base.hidden_size, min=64, max=8192, step=64,
-                                         description="hidden size", style=style, layout=layout),
-        "num_layers": widgets.IntSlider(value=base.num_layers, min=1, max=96, description="layers",
-                                        style=style, layout=layout),
-        "num_heads": widgets.IntSlider(value=base.num_heads, min=1, max=128, description="query heads",
-                                       style=style, layout=layout),
-        "num_kv_heads": widgets.IntSlider(value=base.num_kv_heads, min=1, max=128, description="KV heads",
-                                          style=style, layout=layout),
-        "vocab_size": widgets.IntSlider(value=base.vocab_size, min=256, max=262144, step=256,
-                                        description="vocabulary", style=style, layout=layout),
-        "context": widgets.Dropdown(options=CONTEXTS, value=min(CONTEXTS, key=lambda c: abs(c - base.max_seq_len)),
-                                    description="context", style=style, layout=layout),
-        "tokens": widgets.Dropdown(options=[(f"{t:.0e}", t) for t in TOKEN_BUDGETS], value=tokens,
-                                   description="training tokens", style=style, layout=layout),
+        "hidden_size": widgets.IntSlider(
+            value=base.hidden_size, min=64, max=8192, step=64, description="hidden size", style=style, layout=layout
+        ),
+        "num_layers": widgets.IntSlider(
+            value=base.num_layers, min=1, max=96, description="layers", style=style, layout=layout
+        ),
+        "num_heads": widgets.IntSlider(
+            value=base.num_heads, min=1, max=128, description="query heads", style=style, layout=layout
+        ),
+        "num_kv_heads": widgets.IntSlider(
+            value=base.num_kv_heads, min=1, max=128, description="KV heads", style=style, layout=layout
+        ),
+        "vocab_size": widgets.IntSlider(
+            value=base.vocab_size, min=256, max=262144, step=256, description="vocabulary", style=style, layout=layout
+        ),
+        "context": widgets.Dropdown(
+            options=CONTEXTS,
+            value=min(CONTEXTS, key=lambda c: abs(c - base.max_seq_len)),
+            description="context",
+            style=style,
+            layout=layout,
+        ),
+        "tokens": widgets.Dropdown(
+            options=[(f"{t:.0e}", t) for t in TOKEN_BUDGETS],
+            value=tokens,
+            description="training tokens",
+            style=style,
+            layout=layout,
+        ),
     }
 
     def redraw(hidden_size, num_layers, num_heads, num_kv_heads, vocab_size, context, tokens):
         keep_width = hidden_size == base.hidden_size
         try:
-            config = ModelConfig(hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads,
-                                 num_kv_heads=num_kv_heads, vocab_size=vocab_size, max_seq_len=context,
-                                 intermediate_size=base.intermediate_size if keep_width else None,
-                                 tie_word_embeddings=base.tie_word_embeddings)
+            config = ModelConfig(
+                hidden_size=hidden_size,
+                num_layers=num_layers,
+                num_heads=num_heads,
+                num_kv_heads=num_kv_heads,
+                vocab_size=vocab_size,
+                max_seq_len=context,
+                intermediate_size=base.intermediate_size if keep_width else swiglu_intermediate_size(hidden_size),
+                tie_word_embeddings=base.tie_word_embeddings,
+            )
         except ValueError as err:  # e.g. heads that do not divide the width: say why instead
             print(err)
             return

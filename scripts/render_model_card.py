@@ -36,26 +36,40 @@ TEXT = {
         "`minigpt/assets/course-model/model_card.json`, which the build itself wrote after measuring the "
         "model; CI fails if the two disagree.",
         "arch": "## Architecture",
-        "arch_rows": [("parameters", "{parameters:,}"), ("hidden size", "{hidden_size}"), ("layers", "{num_layers}"),
-                      ("query heads / key-value heads", "{num_heads} / {num_kv_heads} (grouped-query attention)"),
-                      ("head size", "{head_dim}"), ("MLP (SwiGLU) width", "{intermediate_size}"),
-                      ("vocabulary", "{vocab_size} (byte-level BPE, Chinese characters kept whole)"),
-                      ("context", "{max_seq_len} tokens (trained on windows of {block_size})"),
-                      ("RoPE base", "{rope_theta:g}"), ("embedding and LM head", "tied"),
-                      ("weights on disk", "{weights_dtype}, safetensors; loads as `LlamaForCausalLM` in transformers")],
+        "arch_rows": [
+            ("parameters", "{parameters:,}"),
+            ("hidden size", "{hidden_size}"),
+            ("layers", "{num_layers}"),
+            ("query heads / key-value heads", "{num_heads} / {num_kv_heads} (grouped-query attention)"),
+            ("head size", "{head_dim}"),
+            ("MLP (SwiGLU) width", "{intermediate_size}"),
+            ("vocabulary", "{vocab_size} (byte-level BPE, Chinese characters kept whole)"),
+            ("context", "{max_seq_len} tokens (trained on windows of {block_size})"),
+            ("RoPE base", "{rope_theta:g}"),
+            ("embedding and LM head", "tied"),
+            ("weights on disk", "{weights_dtype}, safetensors; loads as `LlamaForCausalLM` in transformers"),
+        ],
         "data": "## Training data",
         "data_text": "The generated course corpus `{version}` (seed {seed}, {bytes:,} bytes, {documents:,} documents, "
         "sha256 `{sha256}`): short English and Chinese documents written by minigpt's generator — "
         "self-introductions and dialogues, counting sequences, arithmetic word problems with and without "
         "written steps, facts about invented countries, and repeated spans. No downloaded text.",
         "train": "## Training",
-        "train_rows": [("command", "`{build_command}`, which runs `{command}`"), ("steps", "{steps:,}"),
-                       ("tokens seen", "{tokens_seen:,}"), ("optimizer", "AdamW, lr {lr:g}, warmup {warmup_steps} steps, "
-                       "cosine to lr/10, weight decay {weight_decay:g}, gradient clipping {grad_clip:g}"),
-                       ("batch", "{batch_size} x {block_size} tokens per step"),
-                       ("precision", "{dtype} autocast{compiled}"), ("device", "{device}"),
-                       ("training time", "{train_time_s:,.0f} s"),
-                       ("final loss", "train {final_train_loss} ({final_train_loss_note}), validation {final_val_loss}")],
+        "train_rows": [
+            ("command", "`{build_command}`, which runs `{command}`"),
+            ("steps", "{steps:,}"),
+            ("tokens seen", "{tokens_seen:,}"),
+            (
+                "optimizer",
+                "AdamW, lr {lr:g}, warmup {warmup_steps} steps, "
+                "cosine to lr/10, weight decay {weight_decay:g}, gradient clipping {grad_clip:g}",
+            ),
+            ("batch", "{batch_size} x {block_size} tokens per step"),
+            ("precision", "{dtype} autocast{compiled}"),
+            ("device", "{device}"),
+            ("training time", "{train_time_s:,.0f} s"),
+            ("final loss", "train {final_train_loss} ({final_train_loss_note}), validation {final_val_loss}"),
+        ],
         "probes": "## Held-out probes",
         "probes_text": "{count} probes that the corpus never contains (held out by construction, see "
         "`minigpt/data/corpus.py`), half in each language. A probe passes when the model's greedy "
@@ -68,33 +82,49 @@ TEXT = {
         "limits_text": "A teaching model: small enough to ship in the package and to run on a laptop CPU, "
         "trained on templated text so that its behaviour can be explained (a head that finds the speaker, "
         "counting, arithmetic that improves when the steps are written out). It knows nothing outside "
-        "its corpus, and its \"facts\" are about invented countries. Do not use it for anything but learning.",
+        'its corpus, and its "facts" are about invented countries. Do not use it for anything but learning.',
     },
     "zh": {
         "title": "# 模型卡：课程模型",
-        "intro": "课程模型是随 `minigpt` 包一起发布的小型 Llama 式模型（`from minigpt.course import load_course_model`），"
+        "intro": "课程模型是随 `minigpt` 包一起发布的小型 Llama 式模型"
+        "（`from minigpt.course import load_course_model`），"
         "各章用它来观察和生成文本。本页由 `scripts/render_model_card.py` 根据 "
-        "`minigpt/assets/course-model/model_card.json` 生成，这个 JSON 是构建过程测量模型之后自己写下的；两者不一致时 CI 会报错。",
+        "`minigpt/assets/course-model/model_card.json` 生成，"
+        "这个 JSON 是构建过程测量模型之后自己写下的；两者不一致时 CI 会报错。",
         "arch": "## 结构",
-        "arch_rows": [("参数量", "{parameters:,}"), ("隐藏维度", "{hidden_size}"), ("层数", "{num_layers}"),
-                      ("查询头 / 键值头", "{num_heads} / {num_kv_heads}（分组查询注意力）"),
-                      ("每个头的维度", "{head_dim}"), ("MLP（SwiGLU）宽度", "{intermediate_size}"),
-                      ("词表", "{vocab_size}（字节级 BPE，汉字不拆开合并）"),
-                      ("上下文", "{max_seq_len} 个词元（训练窗口 {block_size}）"),
-                      ("RoPE 基数", "{rope_theta:g}"), ("嵌入与输出层", "共享权重"),
-                      ("磁盘上的权重", "{weights_dtype}，safetensors；transformers 以 `LlamaForCausalLM` 加载")],
+        "arch_rows": [
+            ("参数量", "{parameters:,}"),
+            ("隐藏维度", "{hidden_size}"),
+            ("层数", "{num_layers}"),
+            ("查询头 / 键值头", "{num_heads} / {num_kv_heads}（分组查询注意力）"),
+            ("每个头的维度", "{head_dim}"),
+            ("MLP（SwiGLU）宽度", "{intermediate_size}"),
+            ("词表", "{vocab_size}（字节级 BPE，汉字不拆开合并）"),
+            ("上下文", "{max_seq_len} 个词元（训练窗口 {block_size}）"),
+            ("RoPE 基数", "{rope_theta:g}"),
+            ("嵌入与输出层", "共享权重"),
+            ("磁盘上的权重", "{weights_dtype}，safetensors；transformers 以 `LlamaForCausalLM` 加载"),
+        ],
         "data": "## 训练数据",
         "data_text": "生成的课程语料 `{version}`（种子 {seed}，{bytes:,} 字节，{documents:,} 篇文档，"
         "sha256 `{sha256}`）：由 minigpt 的生成器写出的中英文短文档——自我介绍和对话、计数序列、"
         "带步骤和不带步骤的算术应用题、虚构国家的事实，以及重复的片段。没有下载任何文本。",
         "train": "## 训练",
-        "train_rows": [("命令", "`{build_command}`，它运行 `{command}`"), ("步数", "{steps:,}"),
-                       ("训练词元数", "{tokens_seen:,}"), ("优化器", "AdamW，学习率 {lr:g}，预热 {warmup_steps} 步，"
-                       "余弦衰减到 lr/10，权重衰减 {weight_decay:g}，梯度裁剪 {grad_clip:g}"),
-                       ("批量", "每步 {batch_size} x {block_size} 个词元"),
-                       ("精度", "{dtype} 自动混合精度{compiled}"), ("设备", "{device}"),
-                       ("训练时间", "{train_time_s:,.0f} 秒"),
-                       ("最终损失", "训练 {final_train_loss}（最后 20 步的平均），验证 {final_val_loss}")],
+        "train_rows": [
+            ("命令", "`{build_command}`，它运行 `{command}`"),
+            ("步数", "{steps:,}"),
+            ("训练词元数", "{tokens_seen:,}"),
+            (
+                "优化器",
+                "AdamW，学习率 {lr:g}，预热 {warmup_steps} 步，"
+                "余弦衰减到 lr/10，权重衰减 {weight_decay:g}，梯度裁剪 {grad_clip:g}",
+            ),
+            ("批量", "每步 {batch_size} x {block_size} 个词元"),
+            ("精度", "{dtype} 自动混合精度{compiled}"),
+            ("设备", "{device}"),
+            ("训练时间", "{train_time_s:,.0f} 秒"),
+            ("最终损失", "训练 {final_train_loss}（最后 20 步的平均），验证 {final_val_loss}"),
+        ],
         "probes": "## 留出探针",
         "probes_text": "{count} 个语料中从未出现过的探针（构造时就留出，见 `minigpt/data/corpus.py`），中英文各一半。"
         "模型的贪心续写以答案开头、且答案在词的边界处结束，就算通过。",
@@ -118,20 +148,41 @@ def render(card: dict, lang: str) -> str:
     cfg, tr = card["config"], card["training"]
     opts = tr["options"]
     acc = card["probes"]["accuracy"]
-    values = {**opts, **tr, **tr["data"], **cfg, "parameters": card["parameters"],
-              "weights_dtype": card["weights_dtype"], "build_command": card["build_command"] or "",
-              "compiled": " + torch.compile" if opts.get("compile") else ""}
+    values = {
+        **opts,
+        **tr,
+        **tr["data"],
+        **cfg,
+        "parameters": card["parameters"],
+        "weights_dtype": card["weights_dtype"],
+        "build_command": card["build_command"] or "",
+        "compiled": " + torch.compile" if opts.get("compile") else "",
+    }
     lines = [t["title"], "", t["intro"], "", t["arch"], "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v.format(**values)} |" for k, v in t["arch_rows"]]
     lines += ["", t["data"], "", t["data_text"].format(**values), "", t["train"], "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v.format(**values)} |" for k, v in t["train_rows"]]
-    lines += ["", t["probes"], "", t["probes_text"].format(count=card["probes"]["probes"]), "", t["probe_head"],
-              "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        t["probes"],
+        "",
+        t["probes_text"].format(count=card["probes"]["probes"]),
+        "",
+        t["probe_head"],
+        "|---|---:|---:|---:|",
+    ]
     for kind, names in PROBE_NAMES.items():
         name = names[0] if lang == "en" else names[1]
         lines.append(f"| {name} | {pct(acc[kind + '/en'])} | {pct(acc[kind + '/zh'])} | {pct(acc[kind])} |")
-    lines += ["", t["bar"].format(**{k: pct(v) for k, v in acc.items() if "/" not in k}), "",
-              t["limits"], "", t["limits_text"], ""]
+    lines += [
+        "",
+        t["bar"].format(**{k: pct(v) for k, v in acc.items() if "/" not in k}),
+        "",
+        t["limits"],
+        "",
+        t["limits_text"],
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -150,8 +201,11 @@ def main(argv=None) -> int:
         else:
             page.write_text(text, encoding="utf-8")
     if stale:
-        print(f"model card pages differ from {CARD.relative_to(ROOT)}: {', '.join(stale)}; "
-              f"run python scripts/render_model_card.py", file=sys.stderr)
+        print(
+            f"model card pages differ from {CARD.relative_to(ROOT)}: {', '.join(stale)}; "
+            f"run python scripts/render_model_card.py",
+            file=sys.stderr,
+        )
         return 1
     print("model card pages " + ("agree with" if args.check else "written from") + f" {CARD.relative_to(ROOT)}")
     return 0
