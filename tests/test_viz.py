@@ -4,7 +4,6 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
-
 from minigpt import ModelConfig, count_parameters  # noqa: E402
 from minigpt.viz import grouped_counts, plot_attention, plot_matrix, plot_model_size, plot_parameter_breakdown  # noqa: E402
 
@@ -48,8 +47,9 @@ def test_attention_maps_are_causal_distributions_for_every_layer_and_head():
     from minigpt.viz import attention_maps
 
     torch.manual_seed(0)
-    config = ModelConfig(vocab_size=64, hidden_size=32, num_layers=2, num_heads=4, num_kv_heads=2,
-                         intermediate_size=64, max_seq_len=16)
+    config = ModelConfig(
+        vocab_size=64, hidden_size=32, num_layers=2, num_heads=4, num_kv_heads=2, intermediate_size=64, max_seq_len=16
+    )
     model = MiniGPT(config).eval()
     ids = torch.randint(0, 64, (9,))
     maps = attention_maps(model, ids)
