@@ -63,10 +63,9 @@ TEXT = {
             "Measured by `make timings` on {date} (commit {commit}): {cpu}, {cores} cores, Python {python}, "
             "torch {torch}. *This CPU* ran ATen's {cap} kernels with the machine's threads; *plain CPU* ran {plain}. "
             "*Wall* is the time a student waits; *kernel CPU* is the CPU time the notebook's kernel used (on 2 "
-            "cores up to twice the wall time). The machine was shared (load average {load} when the chapter "
-            "started): PyTorch's worker threads then wait for the cores, which inflates both columns of *this "
-            "CPU*; the one-thread *plain CPU* run suffers least, so its wall time is the better guide to a quiet "
-            "machine."
+            "cores up to twice the wall time). Load average when the chapter started: {load}. Above the number "
+            "of cores, PyTorch's worker threads wait for cores, which inflates both columns of *this CPU*; the "
+            "one-thread *plain CPU* run suffers least, so on a busy machine its wall time is the better guide."
         ),
         "failed": " **nbval reported a failure in this run.**",
         "all_head": (
@@ -87,9 +86,10 @@ TEXT = {
             "由 `make timings` 于 {date} 测得（提交 {commit}）：{cpu}，{cores} 核，Python {python}，torch {torch}。"
             "“本机 CPU”用的是 ATen 的 {cap} 内核和机器上的全部线程；“朴素 CPU”的设置是 {plain}。"
             "“实际用时”是学生要等的时间；"
-            "“内核 CPU 时间”是 notebook 内核用掉的 CPU 时间（在 2 核上最多可达实际用时的两倍）。测量时机器与他人共用"
-            "（本章开始时负载均值 {load}）：这时 PyTorch 的工作线程要排队等 CPU 核，“本机 CPU”的两列都因此变大；"
-            "单线程的“朴素 CPU”受影响最小，它的实际用时更接近一台空闲机器上的情形。"
+            "“内核 CPU 时间”是 notebook 内核用掉的 CPU 时间（在 2 核上最多可达实际用时的两倍）。"
+            "本章开始时的负载均值是 {load}。"
+            "负载超过核数时，PyTorch 的工作线程要排队等 CPU 核，“本机 CPU”的两列都会因此变大；"
+            "单线程的“朴素 CPU”受影响最小，机器繁忙时它的实际用时更可信。"
         ),
         "failed": " **这次运行中 nbval 报告了失败。**",
         "all_head": (
