@@ -12,28 +12,36 @@ from .config import ModelConfig, swiglu_intermediate_size
 from .design import design_summary, plot_design
 from .viz import plot_model_size
 
+STYLE = {"description_width": "130px"}
+
+
+def _shape_sliders(base: ModelConfig, layout) -> dict:
+    """Sliders for the five shape numbers both explorers share, starting at `base`'s values."""
+    return {
+        "hidden_size": widgets.IntSlider(
+            value=base.hidden_size, min=64, max=8192, step=64, description="hidden size", style=STYLE, layout=layout
+        ),
+        "num_layers": widgets.IntSlider(
+            value=base.num_layers, min=1, max=96, description="layers", style=STYLE, layout=layout
+        ),
+        "num_heads": widgets.IntSlider(
+            value=base.num_heads, min=1, max=128, description="query heads", style=STYLE, layout=layout
+        ),
+        "num_kv_heads": widgets.IntSlider(
+            value=base.num_kv_heads, min=1, max=128, description="KV heads", style=STYLE, layout=layout
+        ),
+        "vocab_size": widgets.IntSlider(
+            value=base.vocab_size, min=256, max=262144, step=256, description="vocabulary", style=STYLE, layout=layout
+        ),
+    }
+
 
 def model_size_explorer(preset: str = "minimind2-small"):
     """Sliders for the shapes of a model; redraws parameters by component and memory."""
     base = ModelConfig.from_preset(preset)
-    style = {"description_width": "130px"}
-    layout = widgets.Layout(width="420px")
+    style, layout = STYLE, widgets.Layout(width="420px")
     controls = {
-        "hidden_size": widgets.IntSlider(
-            value=base.hidden_size, min=64, max=8192, step=64, description="hidden size", style=style, layout=layout
-        ),
-        "num_layers": widgets.IntSlider(
-            value=base.num_layers, min=1, max=96, description="layers", style=style, layout=layout
-        ),
-        "num_heads": widgets.IntSlider(
-            value=base.num_heads, min=1, max=128, description="query heads", style=style, layout=layout
-        ),
-        "num_kv_heads": widgets.IntSlider(
-            value=base.num_kv_heads, min=1, max=128, description="KV heads", style=style, layout=layout
-        ),
-        "vocab_size": widgets.IntSlider(
-            value=base.vocab_size, min=256, max=262144, step=256, description="vocabulary", style=style, layout=layout
-        ),
+        **_shape_sliders(base, layout),
         "intermediate_size": widgets.IntSlider(
             value=base.intermediate_size,
             min=64,
@@ -69,24 +77,9 @@ def design_explorer(preset: str = "course", tokens: int = 10**7):
     """Chapter 9's "design your own": sliders for a shape, a token budget and a serving context;
     prints design_summary and redraws plot_design (MLP width by the SwiGLU rule, or the preset's)."""
     base = ModelConfig.from_preset(preset)
-    style = {"description_width": "130px"}
-    layout = widgets.Layout(width="420px")
+    style, layout = STYLE, widgets.Layout(width="420px")
     controls = {
-        "hidden_size": widgets.IntSlider(
-            value=base.hidden_size, min=64, max=8192, step=64, description="hidden size", style=style, layout=layout
-        ),
-        "num_layers": widgets.IntSlider(
-            value=base.num_layers, min=1, max=96, description="layers", style=style, layout=layout
-        ),
-        "num_heads": widgets.IntSlider(
-            value=base.num_heads, min=1, max=128, description="query heads", style=style, layout=layout
-        ),
-        "num_kv_heads": widgets.IntSlider(
-            value=base.num_kv_heads, min=1, max=128, description="KV heads", style=style, layout=layout
-        ),
-        "vocab_size": widgets.IntSlider(
-            value=base.vocab_size, min=256, max=262144, step=256, description="vocabulary", style=style, layout=layout
-        ),
+        **_shape_sliders(base, layout),
         "context": widgets.Dropdown(
             options=CONTEXTS,
             value=min(CONTEXTS, key=lambda c: abs(c - base.max_seq_len)),
