@@ -37,7 +37,7 @@ $(VENV)/.installed: pyproject.toml
 # one), book build, browser.
 test: lint test-package check-notebooks check-notebooks-plain-cpu browser-check
 
-# tests/test_kit.py prints one chapter's handouts, so Chromium and poppler come first.
+# tests/course/test_kit.py prints one chapter's handouts, so Chromium and poppler come first.
 test-package: setup
 ifneq ($(BROWSER_CHECK),skip)
 	scripts/ensure_chromium.sh

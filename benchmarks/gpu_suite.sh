@@ -2,7 +2,7 @@
 # Everything that needs a GPU, in one go: the CUDA tests, then the benchmarks on the GPU.
 # Logs go to $LOGS (default ./gpu-logs). benchmarks/README.md records the last run's figures.
 #
-#   bash benchmarks/gpu_suite.sh tests       # tests/test_cuda.py (~2 min)
+#   bash benchmarks/gpu_suite.sh tests       # tests/library/test_cuda.py (~2 min)
 #   bash benchmarks/gpu_suite.sh bench       # train step, trainer MFU, sampler (~5 min)
 #   bash benchmarks/gpu_suite.sh course      # the course-model recipe (make course-model) on the GPU
 #   bash benchmarks/gpu_suite.sh all
@@ -25,7 +25,7 @@ run() {  # run NAME COMMAND...: append to $LOGS/<part>.log, keep going on failur
 if [[ $what == tests || $what == all ]]; then
     LOG=$LOGS/tests.log
     run env $PY -c "import torch, transformers; print(torch.__version__, torch.version.cuda, transformers.__version__, torch.cuda.get_device_name(), torch.cuda.get_device_capability())"
-    run test_cuda $PY -m pytest tests/test_cuda.py -v -p no:cacheprovider
+    run test_cuda $PY -m pytest tests/library/test_cuda.py -v -p no:cacheprovider
 fi
 
 if [[ $what == bench || $what == all ]]; then

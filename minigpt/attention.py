@@ -3,7 +3,7 @@
     eager_attention(q, k, v, mask)  the explicit path, which also returns the weights (chapters 4-5)
     sdpa_attention(q, k, v, mask)   PyTorch's scaled_dot_product_attention, the default
 
-Both take the same inputs and give the same output (tests/test_model.py compares them); the
+Both take the same inputs and give the same output (tests/library/test_model.py compares them); the
 attention module (minigpt.model.Attention) picks one and handles projections, RoPE and the cache.
 """
 
@@ -32,7 +32,7 @@ def eager_attention(
 
     q (B, H, T, d); k, v (B, H, S, d), heads already repeated for GQA; mask (B|1, 1, T, S) bool,
     True = may attend, or None for plain causal attention over the sequence. The same math as
-    `sdpa_attention` (tests/test_model.py compares them)."""
+    `sdpa_attention` (tests/library/test_model.py compares them)."""
     t = q.shape[2]
     scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
     if mask is None and t > 1:  # what SDPA's is_causal means: no peeking at later tokens

@@ -1,6 +1,6 @@
 """Parameters, bytes, FLOPs and KV-cache size from a config alone.
 
-Everything here is arithmetic on ModelConfig; tests/test_counting.py checks it against the
+Everything here is arithmetic on ModelConfig; tests/library/test_counting.py checks it against the
 built model and against transformers' own models on the meta device.
 """
 

@@ -87,7 +87,7 @@ def _rope_scaling_to_hf(config: ModelConfig) -> dict:
 
 
 # What transformers assumes for a key that config.json leaves out: the defaults of LlamaConfig and
-# Qwen2Config (transformers 5.x; tests/test_hf.py compares these with the installed classes). They
+# Qwen2Config (transformers 5.x; tests/library/test_hf.py compares these with the installed classes). They
 # differ per architecture: a Qwen2 folder without num_key_value_heads has 32 KV heads, without
 # max_position_embeddings a context of 32768. A missing tie_word_embeddings means untied in both.
 HF_DEFAULTS = {

@@ -6,7 +6,7 @@
 Parameter names are exactly those of Hugging Face `LlamaForCausalLM` / `Qwen2ForCausalLM`
 (`model.layers.0.self_attn.q_proj.weight`, ...), so a state dict of this model *is* a state
 dict of theirs, and the numerics follow `transformers/models/llama/modeling_llama.py` so that
-the same weights give the same logits (tests/test_hf.py checks it to 1e-5).
+the same weights give the same logits (tests/library/test_hf.py checks it to 1e-5).
 
 The loss (minigpt.loss): `labels=` has Hugging Face's meaning (the input ids; shifted inside,
 -100 ignored: `model(ids, labels=ids)` is transformers' loss), `targets=` takes targets that are

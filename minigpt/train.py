@@ -16,7 +16,7 @@ big batch's loss is the mean over *all* its target tokens. With loss masks (padd
 that are not learned) micro-batches hold different numbers of targets, and "mean of means"
 weights a token of a sparse micro-batch more than one of a full micro-batch. Summing and
 dividing once makes k micro-batches on p processes give exactly the big batch's gradient
-(tests/test_train.py checks it to 1e-6, and that the naive version does not).
+(tests/library/test_train.py checks it to 1e-6, and that the naive version does not).
 
 Weight decay (AdamW shrinks the weights toward 0 a little at every step, separately from the
 gradient) applies to the matrices of the blocks (q/k/v/o, gate/up/down) and to an untied

@@ -39,7 +39,7 @@ from minigpt.data import (
 )
 from minigpt.tokenizer import EOS, IM_END, IM_START, Tokenizer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

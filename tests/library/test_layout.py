@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "minigpt"
+PACKAGE = Path(__file__).resolve().parents[2] / "minigpt"
 MAX_LINES = 400
 
 

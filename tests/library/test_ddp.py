@@ -6,20 +6,18 @@ loss is normalized by the target count of both processes together, and gradients
 once per step; so with the uneven loss masks below, parameters and logged losses must match a
 single process that sees both shares as micro-batches."""
 
-import sys
 from collections import Counter
 
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from conftest import MaskedExamples
 from minigpt import MiniGPT, ModelConfig
 from minigpt.checkpoint import find_checkpoint
 from minigpt.train import TrainConfig, Trainer
 from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
 
-sys.path.insert(0, __import__("os").path.dirname(__file__))
-from test_train import MaskedExamples
 
 STEPS = 3
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EDITIONS = ("en", "zh")
 OBJECTIVES_HEADING = {"en": ("What you will learn",), "zh": ("学习目标", "本章目标")}
 QUESTION_KEYS = {"question", "type", "answers", "precision", "objective", "cell", "source"}

@@ -1,6 +1,6 @@
 """Bad inputs and faults (issue 11): each gets an error that names the problem and the fix, or
 is refused before anything is changed. `test_bad_input` is the table (its ids read as the rows
-of tests/BAD_INPUTS.md); the tests after it check what one message cannot: that a refused run
+of tests/library/BAD_INPUTS.md); the tests after it check what one message cannot: that a refused run
 is left untouched, that a damaged checkpoint is skipped for an intact one, that defaults follow
 transformers, that a SIGKILL while saving loses nothing."""
 
@@ -29,7 +29,7 @@ from minigpt.tokenizer import Tokenizer
 from minigpt.train import TrainConfig, Trainer
 from safetensors import safe_open
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny_model():
@@ -437,14 +437,14 @@ def outcome(action, made, tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("action, kind, pattern", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input(action, kind, pattern, made, tmp_path, monkeypatch, capsys):
     got_kind, message = outcome(action, made, tmp_path, monkeypatch, capsys)
-    if os.environ.get("BAD_INPUTS_DUMP"):  # to refresh the messages quoted in tests/BAD_INPUTS.md
+    if os.environ.get("BAD_INPUTS_DUMP"):  # to refresh the messages quoted in tests/library/BAD_INPUTS.md
         with open(os.environ["BAD_INPUTS_DUMP"], "a", encoding="utf-8") as dump:
             dump.write(json.dumps({"kind": got_kind, "message": message.replace(str(tmp_path), "TMP")}) + "\n")
     assert (got_kind, bool(re.search(pattern, message, re.S))) == (kind, True), message
 
 
 def test_the_markdown_table_lists_every_case():
-    text = (ROOT / "tests" / "BAD_INPUTS.md").read_text(encoding="utf-8")
+    text = (ROOT / "tests" / "library" / "BAD_INPUTS.md").read_text(encoding="utf-8")
     missing = [c[0] for c in CASES if c[0].replace("|", "\\|") not in text]
     assert not missing
 

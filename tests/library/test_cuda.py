@@ -1,7 +1,7 @@
 """The GPU paths: CUDA forward == CPU forward, flash/efficient SDPA == the explicit attention,
 bf16 and fp16 (with its gradient scaler) training, torch.compile (inductor) == eager, the cached
 sampler and transformers on the GPU, exact resume. Skipped on machines without CUDA (CI has
-none); run them with `pytest tests/test_cuda.py` on a GPU. benchmarks/README.md records where
+none); run them with `pytest tests/library/test_cuda.py` on a GPU. benchmarks/README.md records where
 and when they last ran."""
 
 import math

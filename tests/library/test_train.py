@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import minigpt.checkpoint as ckpt
+from conftest import MaskedExamples
 import numpy as np
 import pytest
 import torch
@@ -30,24 +31,6 @@ def cfg(**kw):
 
 def stream(n=4000, vocab=256, seed=0):
     return np.random.default_rng(seed).integers(0, vocab, n).astype(np.uint16)
-
-
-class MaskedExamples(torch.utils.data.Dataset):
-    """Equal-length examples whose loss masks keep very different numbers of targets."""
-
-    def __init__(self, n=32, length=24, vocab=256, seed=0):
-        g = torch.Generator().manual_seed(seed)
-        self.x = torch.randint(0, vocab, (n, length), generator=g)
-        self.y = torch.randint(0, vocab, (n, length), generator=g)
-        keep = torch.randint(1, length + 1, (n,), generator=g)  # 1..length targets, the rest masked
-        for i in range(n):
-            self.y[i, keep[i] :] = IGNORE
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return {"input_ids": self.x[i], "targets": self.y[i]}
 
 
 def grads(model):

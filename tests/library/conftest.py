@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def randomize(model, std=0.1, seed=1234):
+    """Move every weight away from its init so a wrong wiring shows up in the logits (norm
+    weights start at 1 and biases at 0, which would hide a missing or swapped norm or bias)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            offset = 1.0 if "norm" in name else 0.0
+            p.copy_(offset + std * torch.randn(p.shape, generator=g))
+    return model
+
+
+IGNORE = -100  # minigpt.loss.IGNORE_INDEX, written out: a test should not borrow the constant it checks
+
+
+class MaskedExamples(torch.utils.data.Dataset):
+    """Equal-length examples whose loss masks keep very different numbers of targets."""
+
+    def __init__(self, n=32, length=24, vocab=256, seed=0):
+        g = torch.Generator().manual_seed(seed)
+        self.x = torch.randint(0, vocab, (n, length), generator=g)
+        self.y = torch.randint(0, vocab, (n, length), generator=g)
+        keep = torch.randint(1, length + 1, (n,), generator=g)  # 1..length targets, the rest masked
+        for i in range(n):
+            self.y[i, keep[i] :] = IGNORE
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return {"input_ids": self.x[i], "targets": self.y[i]}
