@@ -228,3 +228,112 @@ def test_editions_ask_the_same_questions(notebook):
             assert x.get("type") == y.get("type") and x.get("value") == y.get("value"), f"{where}: values differ"
             assert x.get("range") == y.get("range"), f"{where}: ranges differ"
         assert re.search(r"[\u4e00-\u9fff]", b["question"]), f"{where}: the zh question is not in Chinese"
+
+
+# A quiz tests reading: a learner who has not read the chapter must not find the answer by a rule of
+# thumb, "pick the longest option" above all (the correct option was the longest in 36 of 39 questions once),
+# nor by its mirror, "pick the shortest", nor by its place (print keeps the order; the book shuffles).
+# With four options chance is 25%; over an edition we allow 35%, in one chapter half.
+SHARE_COURSE = 0.35
+SHARE_CHAPTER = 0.5
+SHARE_PLACE = 0.4
+SHARE_PLACE_MIN = 0.1
+
+
+def shown_length(text):
+    """The characters a learner sees: markdown code ticks dropped, runs of whitespace counted once."""
+    return len(" ".join(text.replace("`", "").split()))
+
+
+def lengths(question):
+    right = [shown_length(a["answer"]) for a in question["answers"] if a["correct"]]
+    wrong = [shown_length(a["answer"]) for a in question["answers"] if not a["correct"]]
+    return right[0], wrong
+
+
+# Each cue: is it true of a single-answer question? A tie counts against the quiz.
+CUES = {
+    "the longest": lambda q: lengths(q)[0] >= max(lengths(q)[1]),
+    "the shortest": lambda q: lengths(q)[0] <= min(lengths(q)[1]),
+}
+
+
+def single_answer_questions(edition):
+    """chapter -> [(question number, question)] of its multiple_choice questions."""
+    return {
+        nb.stem: [(i, q) for i, q in enumerate(load_quiz(quiz_path(edition, nb)), 1) if q["type"] == "multiple_choice"]
+        for nb in chapters(edition)
+    }
+
+
+@pytest.mark.parametrize("cue", CUES)
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_the_answer_is_not_given_away_by_its_length(edition, cue):
+    singles = single_answer_questions(edition)
+    hits = {stem: [i for i, q in qs if CUES[cue](q)] for stem, qs in singles.items()}
+    n_single = sum(len(qs) for qs in singles.values())
+    n_hits = sum(len(found) for found in hits.values())
+    assert n_single, f"no single-answer questions in kit/quizzes/{edition}"
+    too_easy = {
+        stem: f"{len(hits[stem])} of {len(qs)}: questions {hits[stem]}"
+        for stem, qs in singles.items()
+        if len(hits[stem]) > SHARE_CHAPTER * len(qs)
+    }
+    assert not too_easy, (
+        f"{edition}: in these chapters the correct option is {cue} in more than half of the single-answer "
+        f"questions: {too_easy}; make the distractors as long and as specific as the answer"
+    )
+    assert n_hits <= SHARE_COURSE * n_single, (
+        f"{edition}: the correct option is {cue} in {n_hits} of {n_single} single-answer questions "
+        f"({n_hits / n_single:.0%}; at most {SHARE_COURSE:.0%}, chance is 25%): "
+        f"{ {stem: found for stem, found in hits.items() if found} }"
+    )
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_the_answer_is_not_given_away_by_its_place(edition):
+    questions = [q for qs in single_answer_questions(edition).values() for _, q in qs]
+    places = [[a["correct"] for a in q["answers"]].index(True) for q in questions]
+    for place in range(max(len(q["answers"]) for q in questions)):
+        share = places.count(place) / len(places)
+        assert SHARE_PLACE_MIN <= share <= SHARE_PLACE, (
+            f"{edition}: the correct option is option {place + 1} in {share:.0%} of the single-answer questions "
+            f"(want {SHARE_PLACE_MIN:.0%} to {SHARE_PLACE:.0%}); a printed worksheet keeps the order, so vary it"
+        )
+
+
+# What a learner must not read in a quiz: the names of the source notes and of the fact-check entries,
+# the notes' question numbers, the course's files and tools. Say "the source notes" and name the section.
+FORBIDDEN = {
+    "a source note's id (say 'the source notes')": r"\b(?:seeds?|notes?)\s*\d{3}\b|(?:种子|源笔记|笔记)\s*\d{3}",
+    "the word seed for the source notes (only 'random seed' is fine)": r"(?<!random )(?<!random-)\bseeds?\b",
+    "种子 for the source notes (only 随机种子 is fine)": r"(?<!随机)种子",
+    "a question number of the source notes": r"\bQ\d{1,2}\b|追问\s*\d",
+    "a fact-check id (name the section instead)": r"\bFC-\d+(?:-\d+)?",
+    "a file name": r"\b[\w./-]+\.(?:py|ipynb|json|md|ya?ml|toml|sh|txt|cfg)\b|\b(?:scripts|notebooks|kit|book)/",
+    "a tool of the course's build": (
+        r"\b(?:nbval|jupyterquiz|jupyter-book|pytest|ruff|pyright|coursebook|make (?:kit|book|test))\b"
+    ),
+}
+
+
+def quiz_texts(question):
+    yield "question", question["question"]
+    for i, a in enumerate(question["answers"], 1):
+        if "answer" in a:
+            yield f"answer {i}", a["answer"]
+        yield f"feedback {i}", a["feedback"]
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_quizzes_speak_to_learners(edition):
+    found = []
+    for notebook in chapters(edition):
+        for i, q in enumerate(load_quiz(quiz_path(edition, notebook)), 1):
+            for where, text in quiz_texts(q):
+                for what, pattern in FORBIDDEN.items():
+                    for match in re.finditer(pattern, text, flags=re.IGNORECASE):
+                        found.append(f"{notebook.stem} question {i} {where}: {match.group(0)!r} is {what}")
+    assert not found, f"{edition}: {len(found)} learner-facing words about how the course was made:\n" + "\n".join(
+        found
+    )
