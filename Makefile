@@ -12,42 +12,42 @@ TORCH_SPEC ?= torch==2.13.0
 # while, so a run fails only above NB_CEILING budgets.
 NB_BUDGET ?= 60
 NB_CEILING ?= 3
-# A plainer CPU than the course machine, for the second nbval run: ATen's portable kernels, oneDNN
-# and MKL limited to AVX2 (no AVX-512, no bf16 units), one thread. Printed outputs must not change.
-PLAIN_CPU := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 # `make test BROWSER_CHECK=skip` skips the headless-browser check on purpose (CI never does).
 BROWSER_CHECK ?= run
-NBVAL := PYTHONHASHSEED=0 PYTHONPATH=scripts $(PY) -m pytest -p nbval_times --nbval --nbval-current-env \
-	--nbval-sanitize-with nbval_sanitize.cfg --notebook-budget $(NB_BUDGET) --notebook-ceiling $(NB_CEILING)
+# The course's tools, one entry point (coursebook/, installed by setup): `coursebook --help`.
+COURSEBOOK := $(VENV)/bin/coursebook
 
 .PHONY: setup test lint test-package book clean notebooks check-notebooks check-notebooks-plain-cpu sweep-heads timings \
 	browser-check screenshots course-model colab-sim
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Two distributions, one per house: minigpt (the library, with the extras the tests, the chapters'
+# plots and the linters need) and coursebook (the book's tools), both editable.
+$(VENV)/.installed: pyproject.toml coursebook/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[test,hf,book,lint]"
+	$(PY) -m pip install -q -e ".[test,hf,course,lint]"
+	$(PY) -m pip install -q -e ./coursebook
 	touch $@
 
-# In this order: package tests, notebooks (stamps, zh/en parity, nbval on this CPU and on a plainer
-# one), book build, browser.
+# In this order: lint, package tests, notebooks (stamps, zh/en parity, generated pages, prose numbers,
+# quizzes, nbval on this CPU and on a plainer one), book build, browser.
 test: lint test-package check-notebooks check-notebooks-plain-cpu browser-check
 
 # tests/course/test_kit.py prints one chapter's handouts, so Chromium and poppler come first.
 test-package: setup
 ifneq ($(BROWSER_CHECK),skip)
-	scripts/ensure_chromium.sh
+	$(COURSEBOOK) ensure-chromium
 endif
-	$(PY) -m pytest -n 2 --dist loadscope tests
+	$(PY) -m pytest -n 2 --dist loadscope tests/library
+	$(PY) -m pytest -n 2 --dist loadscope tests/course
 
 # ruff's rules and format over the code and the notebooks, pyright (basic) over the package.
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check minigpt tests scripts benchmarks book/_ext
+	$(VENV)/bin/ruff format --check minigpt coursebook tests benchmarks
 	$(VENV)/bin/pyright
 
 book: setup
@@ -56,37 +56,33 @@ book: setup
 # Stamp badges and Colab cells, then re-execute every chapter notebook (both editions) in place
 # and print a time table.
 notebooks: setup
-	$(PY) scripts/stamp_notebooks.py
-	PYTHONHASHSEED=0 $(PY) scripts/execute_notebooks.py --budget $(NB_BUDGET) --ceiling $(NB_CEILING)
+	$(COURSEBOOK) stamp
+	$(COURSEBOOK) execute --budget $(NB_BUDGET) --ceiling $(NB_CEILING)
 
-# Badges and Colab cells agree with _config.yml; zh and en in lockstep; every number in the prose
-# printed, chosen in code, cited or reviewed (scripts/prose_numbers_allow.txt); nbval strict on en
-# (the parity check makes the zh run redundant).
+# Every check without a kernel (stamps agree with _config.yml; zh and en in lockstep; the generated
+# pages current; every number in the prose printed, chosen in code, cited or reviewed in
+# book/_data/prose_numbers_allow.txt; the quizzes valid), then nbval strict on en (the parity check
+# makes the zh run redundant).
 check-notebooks: setup
-	$(PY) scripts/stamp_notebooks.py --check
-	$(PY) scripts/check_parity.py
-	$(PY) scripts/render_model_card.py --check
-	$(PY) scripts/check_prose_numbers.py
-	$(NBVAL) notebooks/en
+	$(COURSEBOOK) check
+	$(COURSEBOOK) nbval --budget $(NB_BUDGET) --ceiling $(NB_CEILING) notebooks/en
 
-# The same chapters again on a plainer CPU (see PLAIN_CPU): a printed value that depends on the
-# CPU's kernels, the thread count or the order of float additions fails here.
+# The same chapters again on a plainer CPU (ATen's portable kernels, oneDNN and MKL limited to AVX2,
+# one thread): a printed value that depends on the CPU's kernels, the thread count or the order of
+# float additions fails here.
 check-notebooks-plain-cpu: setup
-	@echo "nbval on a plainer CPU: $(PLAIN_CPU)"
-	$(PLAIN_CPU) $(NBVAL) notebooks/en
+	$(COURSEBOOK) nbval --plain-cpu --budget $(NB_BUDGET) --ceiling $(NB_CEILING) notebooks/en
 
 # The instructor guide's time tables, measured: nbval over the en chapters (the zh edition runs the
-# same code cells) on this CPU and on the plainer one, each cell's seconds merged into
-# book/_data/timings.json (scripts/nbval_times.py --times-json), then rendered into the guide's
-# pages. Run it when the machine is otherwise idle; `make timings TIMINGS_NB=notebooks/en/09_scale.ipynb`
-# re-measures one chapter and keeps the others. A failing or slow notebook does not stop the
-# measurement: the JSON records whether nbval passed, and the guide says so.
+# same code cells) on this CPU and on the plainer one, niced, each cell's seconds merged into
+# book/_data/timings.json, then rendered into the guide's pages. Run it when the machine is otherwise
+# idle; `make timings TIMINGS_NB=notebooks/en/09_scale.ipynb` re-measures one chapter and keeps the
+# others. A failing or slow notebook does not stop the measurement: the JSON records whether nbval
+# passed, and the guide says so.
 TIMINGS_JSON ?= book/_data/timings.json
 TIMINGS_NB ?= notebooks/en
 timings: setup
-	-nice -n 10 env $(NBVAL) --times-json $(TIMINGS_JSON) --times-label this-cpu $(TIMINGS_NB)
-	-nice -n 10 env $(PLAIN_CPU) $(NBVAL) --times-json $(TIMINGS_JSON) --times-label plain-cpu $(TIMINGS_NB)
-	$(PY) scripts/render_instructor.py
+	$(COURSEBOOK) timings --budget $(NB_BUDGET) --ceiling $(NB_CEILING) --times-json $(TIMINGS_JSON) $(TIMINGS_NB)
 
 # The site with its teaching kit (slides, quiz pages, handouts), opened page by page.
 browser-check: setup
@@ -94,28 +90,28 @@ ifeq ($(BROWSER_CHECK),skip)
 	@echo "*** browser check SKIPPED (BROWSER_CHECK=skip): the built site was not opened in a browser ***"
 else
 	$(MAKE) kit
-	$(PY) scripts/browser_check.py --kit require
+	$(COURSEBOOK) browser-check --kit require
 endif
 
-# The teaching kit (scripts/make_kit.py; its docstring lists every output), both editions, into
-# _build/html/kit/ so the site serves it (<site>/kit/index.html): reveal.js slides, quiz pages,
-# worksheet and answer-key PDFs of every chapter, and a PDF of each edition. The PDFs are printed by
-# the system Chromium; poppler-utils' pdftotext and pdffonts check that no solution is in a
-# worksheet and that every zh PDF embeds a CJK font. 42 s measured on the 2-core course machine for
-# 9 chapters x 2 editions (after the book). `make kit-check` then opens the whole site with the kit
-# in the browser check: every slide deck stepped, one answer clicked per quiz.
+# The teaching kit (`coursebook kit --help` lists every output), both editions, into _build/html/kit/
+# so the site serves it (<site>/kit/index.html): reveal.js slides, quiz pages, worksheet and
+# answer-key PDFs of every chapter, and a PDF of each edition. The PDFs are printed by the system
+# Chromium; poppler-utils' pdftotext and pdffonts check that no solution is in a worksheet and that
+# every zh PDF embeds a CJK font. 42 s measured on the 2-core course machine for 9 chapters x 2
+# editions (after the book). `make kit-check` then opens the whole site with the kit in the browser
+# check: every slide deck stepped, one answer clicked per quiz.
 .PHONY: kit kit-check
 kit: book
-	scripts/ensure_chromium.sh
-	$(PY) scripts/make_kit.py --html _build/html
+	$(COURSEBOOK) ensure-chromium
+	$(COURSEBOOK) kit --html _build/html
 
 kit-check: kit
-	$(PY) scripts/browser_check.py --kit require
+	$(COURSEBOOK) browser-check --kit require
 
 # Full-page PNGs of every page, for humans: _build/screenshots/
 screenshots: book
-	scripts/ensure_chromium.sh
-	$(PY) scripts/screenshot_book.py --out _build/screenshots
+	$(COURSEBOOK) ensure-chromium
+	$(COURSEBOOK) screenshots --out _build/screenshots
 
 # The shipped course model, by one recorded command: train on the generated course corpus
 # (about 25 min on a 2-core CPU with bf16 units; --dtype auto picks fp32 on a CPU without them,
@@ -133,15 +129,15 @@ course-model: setup
 clean:
 	rm -rf _build .pytest_cache
 
-# The Colab path, simulated (scripts/colab_sim.sh): fresh venv, another torch, minigpt from a git
+# The Colab path, simulated (`coursebook colab-sim`): fresh venv, another torch, minigpt from a git
 # URL of this clone's HEAD, chapters run from outside the repository. CI runs it after `make test`.
-colab-sim:
-	PYTHON=$(PYTHON) scripts/colab_sim.sh
+colab-sim: setup
+	PYTHON=$(PYTHON) $(COURSEBOOK) colab-sim
 
 # Chapter 5's sweep: 1/2/4/8/16 heads at the same width, then 8 query heads over 2 and 1 KV
 # heads (GQA, MQA); 21 min measured on a shared (loaded) 2-core CPU. Writes the JSON chapter 5 plots.
 sweep-heads: setup
-	nice -n 10 $(PY) scripts/sweep_heads.py --out minigpt/assets/experiments/heads_sweep.json
+	nice -n 10 $(COURSEBOOK) sweep heads --out minigpt/assets/experiments/heads_sweep.json
 
 # Chapter 9's sweep: six sizes (0.14M to 5.2M parameters) at 256 steps of 8 x 128 tokens, three of
 # them also at 1/4 and 4x that budget, seeds, and the two largest at a lower learning rate: 19 runs,
@@ -149,4 +145,4 @@ sweep-heads: setup
 # add --resume to keep the runs an earlier invocation recorded and train only the missing ones.
 .PHONY: sweep-scale
 sweep-scale: setup
-	nice -n 10 $(PY) scripts/sweep_scale.py --out minigpt/assets/experiments/scale_sweep.json
+	nice -n 10 $(COURSEBOOK) sweep scale --out minigpt/assets/experiments/scale_sweep.json

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
+import importlib.util
 import inspect
 import statistics
 import subprocess
@@ -33,9 +33,15 @@ def load_baseline(rev: str, folder: Path):
         ["git", "-C", str(ROOT), "archive", rev, "minigpt"], check=True, capture_output=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    (folder / "minigpt").rename(folder / "minigpt_baseline")
-    sys.path.insert(0, str(folder))
-    return importlib.import_module("minigpt_baseline")
+    init = folder / "minigpt" / "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        "minigpt_baseline", init, submodule_search_locations=[str(init.parent)]
+    )
+    assert spec is not None and spec.loader is not None
+    baseline = importlib.util.module_from_spec(spec)
+    sys.modules["minigpt_baseline"] = baseline  # before it runs, so its relative imports find it
+    spec.loader.exec_module(baseline)
+    return baseline
 
 
 def step_timer(model, x, y, autocast_dtype):

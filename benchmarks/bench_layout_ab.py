@@ -1,6 +1,7 @@
 """The sampler before and after the layout refactor of issue 13, in ONE process, same weights.
 
-The old package is imported under another name, so both run interleaved (old, new, old, new, ...)
+The old package is imported under another name (its modules import each other relatively, so
+importlib loads the folder as the package `minigpt_before`), so both run interleaved (old, new, old, new, ...)
 and machine noise hits both alike; each figure is a median, and the per-repeat ratios show the
 spread. Greedy tokens are checked equal first.
 
@@ -11,21 +12,36 @@ spread. Greedy tokens are checked equal first.
 "generate": greedy generate, prompt 32 + 128; "sample": the same with temperature/top-k/top-p.
 """
 
+import importlib
+import importlib.util
 import os
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
+from minigpt import MiniGPT, ModelConfig
+from minigpt.cache import KVCache
+from minigpt.generate import generate
 
-sys.path.insert(0, sys.argv[1])
-from minigpt import MiniGPT, ModelConfig  # noqa: E402
-from minigpt.cache import KVCache  # noqa: E402
-from minigpt.generate import generate  # noqa: E402
-from minigpt_before.cache import KVCache as OldCache  # noqa: E402  # pyright: ignore[reportMissingImports]
-from minigpt_before.config import ModelConfig as OldConfig  # noqa: E402  # pyright: ignore[reportMissingImports]
-from minigpt_before.generate import generate as old_generate  # noqa: E402  # pyright: ignore[reportMissingImports]
-from minigpt_before.model import MiniGPT as OldGPT  # noqa: E402  # pyright: ignore[reportMissingImports]
+
+def load_package(name: str, folder: Path):
+    """The package folder/name imported as `name`, beside the installed minigpt."""
+    init = folder / name / "__init__.py"
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(init.parent)])
+    assert spec is not None and spec.loader is not None, f"{init} is not a package"
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package  # before it runs, so its relative imports find it
+    spec.loader.exec_module(package)
+    return package
+
+
+load_package("minigpt_before", Path(sys.argv[1]))
+OldCache = importlib.import_module("minigpt_before.cache").KVCache
+OldConfig = importlib.import_module("minigpt_before.config").ModelConfig
+old_generate = importlib.import_module("minigpt_before.generate").generate
+OldGPT = importlib.import_module("minigpt_before.model").MiniGPT
 
 REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 7
 torch.set_num_threads(1)

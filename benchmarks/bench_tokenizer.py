@@ -1,7 +1,7 @@
 """Tokenizer speed on the course corpus: BPE training time and encoding throughput (MB/s).
 
-    PYTHONPATH=. python benchmarks/bench_tokenizer.py            # 8 MB corpus, vocab 1024/4096/8192
-    PYTHONPATH=. python benchmarks/bench_tokenizer.py --size-mb 2 --vocab 4096
+    python benchmarks/bench_tokenizer.py            # 8 MB corpus, vocab 1024/4096/8192
+    python benchmarks/bench_tokenizer.py --size-mb 2 --vocab 4096
 
 Encoding is measured three ways, because they differ a lot on a few cores:
   encode(text)       the whole stream as one string: one thread

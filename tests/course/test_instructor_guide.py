@@ -43,7 +43,7 @@ def toc_files() -> list[str]:
 
 def test_generated_blocks_are_up_to_date():
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "render_instructor.py"), "--check"],
+        [sys.executable, "-m", "coursebook", "render", "instructor", "--check"],
         capture_output=True,
         text=True,
     )

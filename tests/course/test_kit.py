@@ -1,4 +1,4 @@
-"""The teaching kit (scripts/make_kit.py, scripts/quizzes.py): quiz checks, slide selection, and one
+"""The teaching kit (coursebook.kit, coursebook.quizzes): quiz checks, slide selection, and one
 chapter's kit built end to end (slides, quiz page, worksheet and answer-key PDFs) in both editions."""
 
 from __future__ import annotations
@@ -6,17 +6,15 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
+from coursebook import quizzes
+from coursebook.kit import build, slides
 
-import make_kit  # noqa: E402
-import quizzes  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 CHAPTER = "01_parameters"
 
@@ -93,10 +91,10 @@ def test_slides_are_the_title_objectives_exercises_and_tagged_cells():
     cells[4].metadata["tags"] = ["slide"]
     cells[5].metadata["tags"] = ["slide"]
     cells[7].metadata["tags"] = ["solution", "hide-cell"]
-    assert make_kit.slide_indices(notebook(cells), "nb") == [0, 2, 4, 5, 6]
+    assert slides.slide_indices(notebook(cells), "nb") == [0, 2, 4, 5, 6]
     cells[7].metadata["tags"].append("slide")
     with pytest.raises(SystemExit, match="both `slide` and `solution`"):
-        make_kit.slide_indices(notebook(cells), "nb")
+        slides.slide_indices(notebook(cells), "nb")
 
 
 def test_every_chapter_has_slides_beyond_the_defaults():
@@ -107,7 +105,7 @@ def test_every_chapter_has_slides_beyond_the_defaults():
 
 
 def have_pdf_tools() -> str | None:
-    from browser_check import find_chromium
+    from coursebook.browser.chromium import find_chromium
 
     missing = [t for t in ("pdftotext", "pdffonts") if not shutil.which(t)]
     if missing:
@@ -115,16 +113,16 @@ def have_pdf_tools() -> str | None:
     try:
         import playwright  # noqa: F401
     except ImportError:
-        return "playwright missing (pip install -e '.[book]')"
+        return "playwright missing (pip install -e ./coursebook)"
     if not find_chromium():
-        return "no Chromium (scripts/ensure_chromium.sh)"
+        return "no Chromium (coursebook ensure-chromium)"
     return None
 
 
 @pytest.mark.skipif(have_pdf_tools() is not None, reason=str(have_pdf_tools()))
 def test_one_chapter_kit_end_to_end(tmp_path):
     out = tmp_path / "kit"
-    assert make_kit.main(["--html", str(tmp_path), "--out", str(out), "--chapters", CHAPTER]) == 0
+    assert build.main(["--html", str(tmp_path), "--out", str(out), "--chapters", CHAPTER]) == 0
     for ed in ("zh", "en"):
         slides = (out / "slides" / ed / f"{CHAPTER}.html").read_text(encoding="utf-8")
         # reveal.js comes from the kit's own copy, nothing from another host
@@ -177,8 +175,7 @@ def test_chapter_page_gets_kit_links_under_the_badge_and_the_quiz_before_the_exe
     from docutils import nodes
     from docutils.core import publish_doctree
 
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
-    import course_kit
+    from coursebook.sphinx import kit as course_kit
 
     rst = """Title
 =====

@@ -1,13 +1,9 @@
-"""scripts/check_prose_numbers.py: a number in the prose must be printed, chosen in code, cited or reviewed."""
-
-import sys
-from pathlib import Path
+"""coursebook prose-numbers: a number in the prose must be printed, chosen in code, cited or reviewed."""
 
 import nbformat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-import check_prose_numbers as cpn  # noqa: E402
+from coursebook import prose_numbers as cpn
 
 
 def chapter(tmp_path, prose: str, printed: str, code: str = "print(result)", name: str = "09_demo"):

@@ -1,11 +1,11 @@
 """The course repository's URL is typed in one place: `repository.url` in _config.yml.
 
 A fork changes that line (and `repository.branch`), runs `make notebooks` (or
-`python scripts/stamp_notebooks.py`), and every Colab badge, Colab install cell and launch button
+`coursebook stamp`), and every Colab badge, Colab install cell and launch button
 follows. This test fails if the URL, its owner/name, or a Colab link to it is typed anywhere else
 in the repository, so a fork never keeps a stale copy. The notebooks' stamped cells 0 and 1 are
-the exception: they are written from _config.yml by scripts/stamp_notebooks.py, and
-`stamp_notebooks.py --check` (make check-notebooks) fails while they disagree with it.
+the exception: they are written from _config.yml by `coursebook stamp`, and
+`coursebook stamp --check` (make check-notebooks) fails while they disagree with it.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def repository_files() -> list[Path]:
 
 
 def stamped_cells_removed(path: Path) -> str:
-    """A notebook's text without cells 0 and 1, which scripts/stamp_notebooks.py writes."""
+    """A notebook's text without cells 0 and 1, which `coursebook stamp` writes."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     return json.dumps(nb["cells"][2:], ensure_ascii=False)
 
@@ -69,7 +69,7 @@ def test_the_url_is_typed_only_in_config():
             typed.append(rel)
     assert not typed, (
         f"the repository URL ({url}) is typed outside _config.yml in: {', '.join(sorted(typed))}. "
-        "Derive it from _config.yml instead (scripts/book_common.py: repository(), colab_url(), pip_spec())."
+        "Derive it from _config.yml instead (coursebook/book.py: repository(), colab_url(), pip_spec())."
     )
 
 

@@ -15,23 +15,27 @@ or "2. A parameter's bits"; the answer key prints it and the check fails when no
 The two editions' quizzes are in lockstep like the notebooks: same number of questions, same
 types, same correct flags and numeric values (only the words differ).
 
-Used by scripts/make_kit.py (quiz pages, worksheets, answer keys) and by book/_ext/course_kit.py
-(the quiz at the end of every chapter page of the book). Rendering is jupyterquiz's own HTML, CSS
-and JavaScript, written into the page (no kernel, no network).
+Used by the kit (quiz pages, worksheets, answer keys), by the Sphinx extension coursebook.sphinx.kit
+(the quiz at the end of every chapter page of the book) and by `coursebook quizzes`, which checks
+every quiz file. Rendering is jupyterquiz's own HTML, CSS and JavaScript, written into the page
+(no kernel, no network).
+
+    coursebook quizzes      # exit 1 unless every quiz is valid, its sections exist, zh and en agree
 """
 
 from __future__ import annotations
 
+import argparse
 import html
 import json
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .book import EDITIONS, NOTEBOOKS, ROOT
+from .cells import headings
+
 QUIZ_DIR = ROOT / "kit" / "quizzes"
 TYPES = ("multiple_choice", "many_choice", "numeric")
-HEADING = re.compile(r"^#{2,4}\s+(.+?)\s*$", re.MULTILINE)  # sections and their sub-headings
-EXERCISES = re.compile(r"^(Exercises|练习)$")  # the title of a chapter's exercises section
 
 
 def quiz_path(edition: str, name: str, quiz_dir: Path = QUIZ_DIR) -> Path:
@@ -46,12 +50,8 @@ def load(edition: str, name: str, quiz_dir: Path = QUIZ_DIR) -> list | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc}); fix the file (format: scripts/quizzes.py)") from exc
+        raise ValueError(f"{path}: not valid JSON ({exc}); fix the file (format: coursebook/quizzes.py)") from exc
     return data
-
-
-def headings(nb) -> list[str]:
-    return [m for c in nb.cells if c.cell_type == "markdown" for m in HEADING.findall(c.source)]
 
 
 def validate(data, where: str, section_titles: list[str] | None = None) -> list[str]:
@@ -251,41 +251,43 @@ def printable(data, with_answers: bool) -> str:
     return '<ol class="quiz-print">' + "".join(items) + "</ol>"
 
 
-def main() -> int:
-    """Check every quiz file: valid, sections exist, zh and en in lockstep."""
-    import sys
-
+def check(name: str) -> tuple[dict[str, list | None], list[str]]:
+    """One chapter's quizzes, by edition (None: no quiz file, or one that does not load), and the
+    problems found: each valid, its sections found in the chapter, the two editions in lockstep."""
     import nbformat
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from book_common import NOTEBOOKS
+    problems: list[str] = []
+    loaded: dict[str, list | None] = {}
+    for ed in EDITIONS:
+        nb_path = NOTEBOOKS / ed / f"{name}.ipynb"
+        loaded[ed] = None
+        if quiz_path(ed, name).exists() and not nb_path.exists():
+            problems.append(f"{quiz_path(ed, name)}: no chapter {nb_path.relative_to(ROOT)}")
+            continue
+        try:
+            loaded[ed] = load(ed, name)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        if loaded[ed] is not None:
+            titles = headings(nbformat.read(nb_path, as_version=4))
+            problems += validate(loaded[ed], f"kit/quizzes/{ed}/{name}.json", titles)
+    if not problems:
+        problems += parity(loaded["zh"], loaded["en"], name)
+    return loaded, problems
 
+
+def main(argv=None) -> int:
+    argparse.ArgumentParser(
+        prog="coursebook quizzes", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args(argv)
     problems, n = [], 0
-    names = sorted({p.stem for ed in ("zh", "en") for p in (QUIZ_DIR / ed).glob("*.json")})
-    for name in names:
-        loaded = {}
-        for ed in ("zh", "en"):
-            nb_path = NOTEBOOKS / ed / f"{name}.ipynb"
-            if quiz_path(ed, name).exists() and not nb_path.exists():
-                problems.append(f"{quiz_path(ed, name)}: no chapter {nb_path.relative_to(ROOT)}")
-                continue
-            try:
-                loaded[ed] = load(ed, name)
-            except ValueError as exc:
-                problems.append(str(exc))
-                continue
-            if loaded[ed] is not None:
-                n += 1
-                titles = headings(nbformat.read(nb_path, as_version=4))
-                problems += validate(loaded[ed], f"kit/quizzes/{ed}/{name}.json", titles)
-        if len(loaded) == 2:
-            problems += parity(loaded["zh"], loaded["en"], name)
+    for name in sorted({p.stem for ed in EDITIONS for p in (QUIZ_DIR / ed).glob("*.json")}):
+        loaded, found = check(name)
+        problems += found
+        n += sum(q is not None for q in loaded.values())
     if problems:
         print("quiz check FAILED:\n  " + "\n  ".join(problems))
         return 1
     print(f"quiz check passed: {n} quiz files, valid, sections found, zh and en in lockstep")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

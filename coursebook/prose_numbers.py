@@ -16,10 +16,10 @@ reader would take as results, and looks for each one in the notebook:
                                Table, a model card or config.json); the Claim part of a
                                fact-check box and text in quotation marks (the seeds' own words,
                                quoted to be checked); inline code; an entry in the allow-list
-                               scripts/prose_numbers_allow.txt (chapter, quantity, why)
+                               book/_data/prose_numbers_allow.txt (chapter, quantity, why)
 
-    python scripts/check_prose_numbers.py                 # all chapters; exit 1 on a missing number
-    python scripts/check_prose_numbers.py notebooks/en/04_qkv.ipynb --verbose
+    coursebook prose-numbers                 # all chapters; exit 1 on a missing number
+    coursebook prose-numbers notebooks/en/04_qkv.ipynb --verbose
 """
 
 from __future__ import annotations
@@ -32,10 +32,9 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from book_common import ROOT, chapter_notebooks, rel  # noqa: E402
+from .book import ROOT, chapter_notebooks, rel
 
-ALLOW_FILE = ROOT / "scripts" / "prose_numbers_allow.txt"
+ALLOW_FILE = ROOT / "book" / "_data" / "prose_numbers_allow.txt"
 
 NUMBER = re.compile(
     r"(?<![\w.,])(?:"
@@ -200,7 +199,9 @@ def check_notebook(path: Path, allow: dict[str, set[str]]) -> list[Finding]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="coursebook prose-numbers", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter of both editions")
     ap.add_argument("--verbose", action="store_true", help="list every quantity, not only the missing ones")
     args = ap.parse_args(argv)
@@ -232,7 +233,3 @@ def main(argv=None) -> int:
         return 1
     print(f"\nprose-number check passed: {len(findings)} quantities in {len(paths)} notebooks")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -22,8 +22,8 @@ identical code then yields identical PNG bytes (matplotlib writes no timestamp),
 only check that catches a figure left stale in one edition. If the editions are ever executed in
 different environments, `--images shape` compares the pixel size instead.
 
-    python scripts/check_parity.py                 # exit 1 with a diff of what differs
-    python scripts/check_parity.py --images shape
+    coursebook parity                 # exit 1 with a diff of what differs
+    coursebook parity --images shape
 """
 
 from __future__ import annotations
@@ -32,17 +32,14 @@ import argparse
 import base64
 import difflib
 import hashlib
-import io
 import re
 import struct
-import sys
-import tokenize
 from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from book_common import EDITIONS, NOTEBOOKS, ROOT, merge_streams, rel  # noqa: E402
+from .book import EDITIONS, NOTEBOOKS, ROOT, rel
+from .cells import merge_streams, strip_comments
 
 FC_ID = re.compile(r"\bFC-\d{2}-\d+\b")
 # A fact-check box is a block quote whose first line is "> **Fact check FC-NN-M**" (en) or
@@ -50,35 +47,6 @@ FC_ID = re.compile(r"\bFC-\d{2}-\d+\b")
 FC_BOX = re.compile(r"^>\s*\*\*(?:Fact check|核查)\s+(FC-\d{2}-\d+)\*\*", re.MULTILINE)
 EXACT_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json", "image/svg+xml")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-
-
-# ----------------------------------------------------------------------------- code cells
-def _strip_by_tokens(src: str) -> list[str] | None:
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(src).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return None
-    lines = src.splitlines()
-    for tok in tokens:
-        if tok.type == tokenize.COMMENT:
-            row, col = tok.start
-            lines[row - 1] = lines[row - 1][:col]
-    return lines
-
-
-def strip_comments(src: str) -> list[str]:
-    """Lines of a code cell without comments, trailing spaces and blank lines."""
-    lines = _strip_by_tokens(src)
-    if lines is None:
-        try:
-            from IPython.core.inputtransformer2 import TransformerManager
-
-            lines = _strip_by_tokens(TransformerManager().transform_cell(src))
-        except Exception:  # not valid IPython either
-            lines = None
-    if lines is None:  # neither Python nor IPython: compare it as it is
-        lines = src.splitlines()
-    return [line.rstrip() for line in lines if line.strip()]
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -178,7 +146,9 @@ def diff(a: list[str], b: list[str], name_a: str, name_b: str, limit: int = 80) 
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="coursebook parity", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--images", choices=["hash", "shape"], default="hash", help="how images are compared")
     ap.add_argument("--sanitize", type=Path, default=ROOT / "nbval_sanitize.cfg")
     ap.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="folder holding zh/ and en/")
@@ -243,7 +213,3 @@ def main(argv=None) -> int:
         f"(images by {args.images}); {len(ids[a])} fact-check ids, all logged"
     )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

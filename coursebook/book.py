@@ -1,4 +1,8 @@
-"""Shared helpers for the book scripts: where the notebooks are and what the repository URL is.
+"""Where the book's pieces are, and the course repository's URL.
+
+The repository is found once: the folder above this package when it holds `_config.yml` (the
+package lives at the top of the course repository and is installed from there, editable), else
+the nearest folder holding `_config.yml` and `notebooks/` from the current directory up.
 
 The course repository URL and branch are read from `_config.yml` (`repository.url`,
 `repository.branch`); nothing else in the repository spells them out.
@@ -12,12 +16,21 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+
+def _find_root() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    if (here / "_config.yml").is_file():
+        return here
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        if (folder / "_config.yml").is_file() and (folder / "notebooks").is_dir():
+            return folder
+    sys.exit("coursebook: no course repository here (a folder with _config.yml and notebooks/): run it inside one")
+
+
+ROOT = _find_root()
 NOTEBOOKS = ROOT / "notebooks"
 EDITIONS = ("zh", "en")  # folder names under notebooks/ and book/
 COLAB_BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
-SETUP_TAGS = ["nbval-skip", "skip-execution"]
-KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
 def config() -> dict:
@@ -44,9 +57,10 @@ def colab_url(rel_path: str | Path) -> str:
     return f"https://colab.research.google.com/github/{owner_name}/blob/{branch}/{Path(rel_path).as_posix()}"
 
 
-def pip_spec() -> str:
+def pip_spec(extra: str = "") -> str:
+    """What pip installs the course's minigpt from: the repository at its branch, with an extra."""
     url, branch = repository()
-    return f"git+{url}@{branch}"
+    return f"minigpt[{extra}] @ git+{url}@{branch}" if extra else f"git+{url}@{branch}"
 
 
 def chapter_notebooks(edition: str | None = None) -> list[Path]:
@@ -56,6 +70,11 @@ def chapter_notebooks(edition: str | None = None) -> list[Path]:
     for ed in editions:
         out += sorted(p for p in (NOTEBOOKS / ed).glob("*.ipynb"))
     return out
+
+
+def chapter_names() -> list[str]:
+    """The chapters' file stems (NN_name), from both editions."""
+    return sorted({p.stem for p in chapter_notebooks()})
 
 
 def twin_of(path: Path) -> Path:
@@ -71,21 +90,3 @@ def rel(path: Path) -> str:
         return path.relative_to(ROOT).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-def merge_streams(outputs: list) -> list:
-    """Join consecutive stream outputs of the same name (stdout, stderr). The kernel splits a
-    cell's printing into chunks at arbitrary points (it flushes on a timer), so the same text
-    can arrive as one output or as several; merged, it is the same on every run."""
-    merged = []
-    for o in outputs:
-        if (
-            merged
-            and o.get("output_type") == "stream"
-            and merged[-1].get("output_type") == "stream"
-            and merged[-1].get("name") == o.get("name")
-        ):
-            merged[-1]["text"] = merged[-1]["text"] + o["text"]
-        else:
-            merged.append(o)
-    return merged

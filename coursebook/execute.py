@@ -1,14 +1,14 @@
 """Re-execute chapter notebooks in place (`make notebooks`) and print a time table.
 
-Each notebook runs top to bottom in a fresh python3 kernel of the interpreter running this script,
+Each notebook runs top to bottom in a fresh python3 kernel of the interpreter running this command,
 with the notebook's folder as working directory. Cells tagged `skip-execution` (the Colab setup
 cell) are not run. Outputs and widget state are saved into the notebook; cell timing metadata
 is not (it would change every run), and widget model ids are made
 deterministic (see stabilize_widget_ids). A notebook over the budget is flagged; exit 1 if a
 notebook fails or takes longer than --ceiling budgets (a shared machine can be slow for a while).
 
-    python scripts/execute_notebooks.py                     # every notebook, both editions
-    python scripts/execute_notebooks.py notebooks/en/01_parameters.ipynb --budget 90
+    coursebook execute                     # every notebook, both editions
+    coursebook execute notebooks/en/01_parameters.ipynb --budget 90
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from book_common import chapter_notebooks, merge_streams, rel  # noqa: E402
+from .book import chapter_notebooks, rel
+from .cells import merge_streams
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -67,14 +67,16 @@ def execute(path: Path, cell_timeout: int) -> float:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="coursebook execute", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/zh/*.ipynb notebooks/en/*.ipynb")
     ap.add_argument("--budget", type=float, default=60.0, help="seconds a notebook is meant to take (default 60)")
     ap.add_argument("--ceiling", type=float, default=3.0, help="fail above this many budgets (default 3)")
     ap.add_argument("--cell-timeout", type=int, default=600, help="seconds one cell may take (default 600)")
     args = ap.parse_args(argv)
 
-    # Same hash seed as nbval in the Makefile, so set/dict orders printed by a cell agree.
+    # Same hash seed as `coursebook nbval`, so set/dict orders printed by a cell agree.
     os.environ.setdefault("PYTHONHASHSEED", "0")
     paths = [p.resolve() for p in args.notebooks] or chapter_notebooks()
     rows, failed = [], []
@@ -105,7 +107,3 @@ def main(argv=None) -> int:
         print(f"\nFAILED or over budget: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,11 +1,11 @@
 """Screenshots of the built book for humans: one full-page PNG per page of _toc.yml.
 
     make screenshots                                   # builds the book first, writes _build/screenshots
-    python scripts/screenshot_book.py --out shots/ --width 390 --only notebooks/zh
+    coursebook screenshots --out shots/ --width 390 --only notebooks/zh
 
-Uses the same local server, Chromium and offline routing as scripts/browser_check.py (requests
-to other hosts are blocked, so the Colab badge image and widget views appear as they do offline).
-The zh pages need a CJK font on the machine (scripts/ensure_chromium.sh installs one with apt).
+Uses the same local server, Chromium and offline routing as the browser check (requests to other
+hosts are blocked, so the Colab badge image and widget views appear as they do offline). The zh
+pages need a CJK font on the machine (`coursebook ensure-chromium` installs one with apt).
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from book_common import ROOT  # noqa: E402
-from browser_check import WAIT_FOR_IMAGES, launch, serve, toc_pages  # noqa: E402
+from .book import ROOT
+from .browser.chromium import launch
+from .browser.site import WAIT_FOR_IMAGES, offline, serve, toc_pages
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="coursebook screenshots", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--html", type=Path, default=ROOT / "_build" / "html")
     ap.add_argument("--out", type=Path, default=ROOT / "_build" / "screenshots")
     ap.add_argument("--width", type=int, default=1280, help="viewport width in CSS pixels (default 1280)")
@@ -38,7 +40,7 @@ def main(argv=None) -> int:
         with sync_playwright() as p:
             browser, _ = launch(p)
             context = browser.new_context(viewport={"width": args.width, "height": 900})
-            context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) else r.abort())
+            offline(context, base)
             page = context.new_page()
             for doc in toc_pages():
                 if args.only not in doc:
@@ -53,7 +55,3 @@ def main(argv=None) -> int:
     finally:
         server.shutdown()
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

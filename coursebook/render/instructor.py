@@ -1,38 +1,36 @@
-"""Write the instructor guide's generated blocks: time tables and learning-outcome tables.
+"""The instructor guide's generated blocks: time tables and learning-outcome tables.
 
-Time tables come from book/_data/timings.json (written by `make timings`).
-
-Every number in these tables is a measurement: `make timings` runs nbval over the chapters on this
-CPU and on the plainer one (the Makefile's PLAIN_CPU) with `scripts/nbval_times.py --times-json`,
-which records each notebook's seconds and each code cell's. This script renders, between the
-markers below, one table per chapter page and a summary on the guide's index page:
+Every number in the time tables is a measurement: `make timings` (`coursebook timings`) runs nbval
+over the chapters on this CPU and on the plainer one with the plugin coursebook.nbval_times,
+which records each notebook's seconds and each code cell's in book/_data/timings.json. The
+outcome tables map each chapter's learning objectives to its exercises (EXERCISES below) and
+quiz questions. Between these markers of the guide's pages (the index page and one per chapter):
 
     <!-- timings:01_parameters -->  ...generated...  <!-- /timings -->
     <!-- timings:all -->            ...generated...  <!-- /timings -->
+    <!-- outcomes:01_parameters --> ...generated...  <!-- /outcomes -->
 
-    python scripts/render_instructor_timings.py            # rewrite the blocks of both editions
-    python scripts/render_instructor_timings.py --check    # exit 1 if a block differs from the JSON
+    coursebook render instructor            # rewrite the blocks of both editions
+    coursebook render instructor --check    # exit 1 if a block differs from what the sources give
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from book_common import ROOT, chapter_notebooks  # noqa: E402
+from ..book import ROOT, chapter_notebooks
+from ..cells import OBJECTIVES, code_cell_sections, title_of
+from ..generated import Output
 
 TIMINGS = ROOT / "book" / "_data" / "timings.json"
 GUIDE = {ed: ROOT / "book" / ed / "instructor" for ed in ("en", "zh")}
 INDEX = {ed: ROOT / "book" / ed / "instructor_guide.md" for ed in ("en", "zh")}
 BLOCK = re.compile(r"<!-- (?P<kind>timings|outcomes):(?P<key>[\w-]+) -->\n.*?<!-- /(?P=kind) -->", re.S)
 QUIZZES = ROOT / "kit" / "quizzes"
-OBJECTIVES = re.compile(r"^##\s+(What you will learn|Learning objectives|学习目标|本章目标)\s*$")
 
 # Which exercise (by its number in the chapter's `## Exercises`) assesses which learning objective
 # (by its position in the chapter's objectives list). Objectives no exercise assesses are left
@@ -107,25 +105,19 @@ def seconds(s: float) -> str:
     return f"{s:.1f} s"
 
 
+def chapter(edition: str, stem: str):
+    return nbformat.read(ROOT / "notebooks" / edition / f"{stem}.ipynb", as_version=4)
+
+
 def code_cell_labels(edition: str, stem: str) -> list[str]:
     """A label for every code cell of the chapter in this edition: its section and rank there."""
-    nb = nbformat.read(ROOT / "notebooks" / edition / f"{stem}.ipynb", as_version=4)
     t = TEXT[edition]
-    labels, section, k = [], "", 0
-    for c in nb.cells:
-        if c.cell_type == "markdown":
-            for line in c.source.splitlines():
-                if line.startswith("## "):
-                    section, k = line[3:].strip(), 0
-        elif c.cell_type == "code":
-            k += 1
-            labels.append(t["cell"].format(section=section, k=k) if section else t["setup"])
+    labels, previous, k = [], None, 0
+    for _, section in code_cell_sections(chapter(edition, stem)):
+        k = k + 1 if section == previous else 1
+        previous = section
+        labels.append(t["cell"].format(section=section, k=k) if section else t["setup"])
     return labels
-
-
-def title_of(edition: str, stem: str) -> str:
-    nb = nbformat.read(ROOT / "notebooks" / edition / f"{stem}.ipynb", as_version=4)
-    return nb.cells[0].source.splitlines()[0].removeprefix("# ").strip()
 
 
 def chapter_block(data: dict, edition: str, stem: str) -> str:
@@ -186,7 +178,7 @@ def all_block(data: dict, edition: str) -> str:
         totals["this-cpu"] += this["seconds"] if this else 0.0
         totals["cpu"] += this.get("cpu_seconds", 0.0) if this else 0.0
         totals["plain-cpu"] += plain["seconds"] if plain else 0.0
-        rows.append(t["all_row"].format(title=title_of(edition, stem), stem=stem, a=a, cpu=cpu, b=b, c=c))
+        rows.append(t["all_row"].format(title=title_of(chapter(edition, stem)), stem=stem, a=a, cpu=cpu, b=b, c=c))
     rows.append(
         t["total"].format(a=seconds(totals["this-cpu"]), cpu=seconds(totals["cpu"]), b=seconds(totals["plain-cpu"]))
     )
@@ -199,8 +191,7 @@ def _is_cjk(ch: str) -> bool:
 
 def objectives(edition: str, stem: str) -> list[str]:
     """The chapter's learning objectives, one string per bullet, as written in that edition."""
-    nb = nbformat.read(ROOT / "notebooks" / edition / f"{stem}.ipynb", as_version=4)
-    for c in nb.cells:
+    for c in chapter(edition, stem).cells:
         lines = c.source.splitlines() if c.cell_type == "markdown" else []
         if lines and OBJECTIVES.match(lines[0]):
             items: list[str] = []
@@ -283,28 +274,11 @@ def pages() -> list[tuple[str, Path]]:
     return out
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--check", action="store_true", help="exit 1 if a page's generated block is out of date")
-    args = ap.parse_args(argv)
+def outputs() -> list[Output]:
+    """Every guide page of both editions, with its generated blocks as the sources give them."""
     data = json.loads(TIMINGS.read_text(encoding="utf-8")) if TIMINGS.exists() else {}
-    stale = []
-    for edition, page in pages():
-        if not page.exists():
-            continue
-        old = page.read_text(encoding="utf-8")
-        new = render(old, data, edition)
-        if new != old:
-            stale.append(page.relative_to(ROOT).as_posix())
-            if not args.check:
-                page.write_text(new, encoding="utf-8")
-    if args.check and stale:
-        print("time tables differ from book/_data/timings.json; run python scripts/render_instructor_timings.py:")
-        print("\n".join(f"  {p}" for p in stale))
-        return 1
-    print(f"{'stale' if args.check else 'rewrote'}: {len(stale)} page(s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return [
+        Output(page, render(page.read_text(encoding="utf-8"), data, edition))
+        for edition, page in pages()
+        if page.exists()
+    ]

@@ -1,47 +1,27 @@
-"""The teaching kit in the book, loaded through _config.yml's sphinx.local_extensions.
+"""The teaching kit in the book: a Sphinx extension, loaded by name through _config.yml's
+sphinx.extra_extensions (coursebook.sphinx.kit).
 
 On every chapter page (notebooks/<edition>/<name>):
 1. Under the stamped line (Colab badge and twin link), one line of links to the chapter's kit:
-   slides, quiz, worksheet (PDF) and answer key (PDF). `make kit` (scripts/make_kit.py) builds
+   slides, quiz, worksheet (PDF) and answer key (PDF). `make kit` (`coursebook kit`) builds
    them into <site>/kit/; a plain `make book` leaves the links dangling, the browser check
    follows them when the kit is there.
 2. The chapter's quiz, from kit/quizzes/<edition>/<name>.json, as a section "Quiz" / "小测验"
    before the exercises: jupyterquiz's HTML and JavaScript, so it works in the online book with no
    kernel. A quiz file that is not valid fails the build with a warning that names the problem
-   (scripts/quizzes.py checks it). A chapter without a quiz file gets no section and no quiz link.
+   (coursebook.quizzes checks it). A chapter without a quiz file gets no section and no quiz link.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from docutils import nodes
 from sphinx.util import logging
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-import quizzes  # noqa: E402
+from .. import quizzes
+from ..cells import EXERCISES_TITLES
+from ..kit.words import WORDS
 
 logger = logging.getLogger(__name__)
-WORDS = {
-    "en": {
-        "slides": "Slides",
-        "quiz": "Quiz",
-        "worksheet": "Worksheet (PDF)",
-        "answers": "Answer key (PDF)",
-        "kit": "Teaching kit",
-        "title": "Quiz",
-    },
-    "zh": {
-        "slides": "幻灯片",
-        "quiz": "小测验",
-        "worksheet": "练习讲义（PDF）",
-        "answers": "答案（PDF）",
-        "kit": "教学资料",
-        "title": "小测验",
-    },
-}
 
 
 def _chapter(docname: str) -> tuple[str, str] | None:
@@ -97,13 +77,13 @@ def _add_kit(app, doctree):
     if top is None:
         return
     section = nodes.section(ids=["chapter-quiz"], names=["chapter-quiz"], classes=["kit-quiz-section"])
-    section += nodes.title("", WORDS[edition]["title"])
+    section += nodes.title("", WORDS[edition]["quiz"])
     section += nodes.raw("", quizzes.render(quiz, "q" + name.replace("-", "_"), edition=edition), format="html")
     exercises = next(
         (
             s
             for s in top.children
-            if isinstance(s, nodes.section) and s.children and quizzes.EXERCISES.match(s.children[0].astext().strip())
+            if isinstance(s, nodes.section) and s.children and s.children[0].astext().strip() in EXERCISES_TITLES
         ),
         None,
     )

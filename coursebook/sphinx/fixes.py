@@ -1,10 +1,11 @@
-"""Small Sphinx fixes for the course book, loaded through _config.yml's sphinx.local_extensions.
+"""Small Sphinx fixes for the course book: a Sphinx extension, loaded by name through
+_config.yml's sphinx.extra_extensions (coursebook.sphinx.fixes).
 
 1. Duplicate inline scripts.
 Under jupyter-book 1.0.4 / Sphinx 7.4 the inline scripts of sphinx-thebe 0.3.1
 (`const THEBE_JS_URL = ...`) and sphinx-togglebutton reach each page twice, once registered with
 filename "" and once with None, so every page throws "Identifier 'THEBE_JS_URL' has already been
-declared" in the browser console (found by scripts/browser_check.py). This drops duplicate
+declared" in the browser console (found by the browser check). This drops duplicate
 <script> entries from each page's context; it changes nothing else.
 
 2. Page language: the zh edition's pages get <html lang="zh-CN">.

@@ -1,6 +1,6 @@
 """Chapter 5's training sweep: how many heads, and how many key/value heads, at the same width.
 
-    make sweep-heads          (= python scripts/sweep_heads.py --out minigpt/assets/experiments/heads_sweep.json)
+    make sweep-heads          (= coursebook sweep heads --out minigpt/assets/experiments/heads_sweep.json)
 
 Small models (hidden 128, 2 layers, the course tokenizer) trained with the same budget on the
 course corpus: query heads 1, 2, 4, 8, 16 with as many key/value heads (multi-head attention),
@@ -19,15 +19,16 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import torch
 from minigpt import MiniGPT, ModelConfig
 from minigpt.course import evaluate_course_probes, load_course_model
-from minigpt.data import PackedDataset, course_probes, make_course_corpus
+from minigpt.data import PackedDataset, course_probes
 from minigpt.train import TrainConfig, Trainer
+
+from . import command_line, corpus_tokens
 
 # The sweep's model: the course model's recipe at half the width and a third of the depth.
 BASE = dict(
@@ -45,15 +46,6 @@ CORPUS_BYTES, VAL_BYTES = 2_000_000, 200_000
 RUNS = [(1, 1), (2, 2), (4, 4), (8, 8), (16, 16), (8, 2), (8, 1)]  # (query heads, key/value heads)
 
 
-def corpus_tokens(tokenizer, size_bytes: int, seed: int):
-    """The course corpus (generated) encoded with the course tokenizer: one flat id tensor."""
-    corpus = make_course_corpus(size_bytes, seed=seed)
-    ids = [tokenizer.eos_id]
-    for doc in corpus.docs:
-        ids += tokenizer.encode(doc) + [tokenizer.eos_id]
-    return torch.tensor(ids), corpus.sha256
-
-
 def train_one(model_kw: dict, train_kw: dict, block: int, train_ids, val_ids, seed: int = 0):
     """Train one model from seed `seed`; returns (model, history, seconds)."""
     torch.manual_seed(seed)
@@ -66,7 +58,9 @@ def train_one(model_kw: dict, train_kw: dict, block: int, train_ids, val_ids, se
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="coursebook sweep heads", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", default="minigpt/assets/experiments/heads_sweep.json")
     parser.add_argument("--probes", type=int, default=10, help="held-out probes per kind and language")
     args = parser.parse_args(argv)
@@ -77,7 +71,7 @@ def main(argv=None) -> int:
     probes = course_probes(args.probes)
     began = time.perf_counter()
     results = {
-        "command": "make sweep-heads (python " + " ".join([sys.argv[0]] + (argv or sys.argv[1:])) + ")",
+        "command": f"make sweep-heads ({command_line('heads', argv)})",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "device": f"cpu ({platform.machine()}, {torch.get_num_threads()} threads, kernels "
         f"{torch.backends.cpu.get_cpu_capability()}), torch {torch.__version__}",

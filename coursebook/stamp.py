@@ -4,12 +4,14 @@ What is stamped (and what --check compares):
   cell 0   "# <title>" (kept as the author wrote it), then one generated line: the Open-in-Colab
            badge for this notebook and a link to the same chapter in the other edition, titled
            with the twin's own title. Nothing else belongs in cell 0.
-  cell 1   the Colab-only setup cell: `pip install git+<repository url>@<branch>` when running
-           in Colab, tagged nbval-skip and skip-execution, no outputs.
+  cell 1   the Colab-only setup cell: `pip install "minigpt[course] @ git+<repository url>@<branch>"`
+           when running in Colab (the library and the plotting the chapters use), tagged
+           nbval-skip and skip-execution, no outputs.
   metadata kernelspec python3.
+No other cell is read or written.
 
-    python scripts/stamp_notebooks.py            # rewrite notebooks that disagree
-    python scripts/stamp_notebooks.py --check    # exit 1 and list the notebooks that disagree
+    coursebook stamp            # rewrite the notebooks that disagree
+    coursebook stamp --check    # change nothing; exit 1 and list the notebooks that disagree
 """
 
 from __future__ import annotations
@@ -21,17 +23,12 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from book_common import (  # noqa: E402
-    COLAB_BADGE_SVG,
-    KERNELSPEC,
-    SETUP_TAGS,
-    chapter_notebooks,
-    colab_url,
-    pip_spec,
-    rel,
-    twin_of,
-)
+from .book import COLAB_BADGE_SVG, chapter_notebooks, colab_url, pip_spec, rel, twin_of
+from .generated import Output, sync
+
+SETUP_TAGS = ["nbval-skip", "skip-execution"]
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+EXTRA = "course"  # minigpt's extra with the chapters' plotting and widgets (pyproject.toml)
 
 TWIN_LABEL = {  # label written in the language of the twin, so its readers find it
     "zh": "阅读简体中文版：",
@@ -40,14 +37,13 @@ TWIN_LABEL = {  # label written in the language of the twin, so its readers find
 
 SETUP_COMMENT = {
     "en": (
-        "# Colab only: install minigpt from the course repository. Elsewhere, install it once in\n"
-        '# a clone of the repository (pip install -e ".[book]"). CI and the book never run this cell.\n'
-        "# Written by scripts/stamp_notebooks.py: edit the script, not this cell.\n"
+        "# Colab only: install minigpt, with the plotting and widgets the chapters use, from the course\n"
+        '# repository. Elsewhere, install it once in a clone of the repository (pip install -e ".[course]").\n'
+        "# CI and the book never run this cell.\n"
     ),
     "zh": (
-        "# 仅在 Colab 中运行：从课程仓库安装 minigpt。在本地，请先克隆仓库并安装一次\n"
-        '# （pip install -e ".[book]"）。CI 和在线书都不会运行这个单元格。\n'
-        "# 本单元格由 scripts/stamp_notebooks.py 生成：要改就改脚本，不要手改这里。\n"
+        "# 仅在 Colab 中运行：从课程仓库安装 minigpt 以及各章用到的画图和交互控件。在本地，请先克隆仓库\n"
+        '# 并安装一次（pip install -e ".[course]"）。CI 和在线书都不会运行这个单元格。\n'
     ),
 }
 
@@ -75,7 +71,7 @@ def setup_source(edition: str) -> str:
         + "import sys\n"
         + "\n"
         + 'if "google.colab" in sys.modules:\n'
-        + f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{pip_spec()}"], check=True)'
+        + f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{pip_spec(EXTRA)}"], check=True)'
     )
 
 
@@ -118,8 +114,21 @@ def stamped(nb, path: Path, twin_nb):
     return new, reasons
 
 
+def output(path: Path) -> Output:
+    """What the notebook's file should hold: unchanged when it is stamped already (so a file
+    another tool formatted differently is not rewritten), else nbformat's text of the stamped copy."""
+    nb = nbformat.read(path, as_version=4)
+    new, reasons = stamped(nb, path, nbformat.read(twin_of(path), as_version=4))
+    if not reasons:
+        return Output(path, path.read_text(encoding="utf-8"))
+    text = nbformat.writes(new)
+    return Output(path, text if text.endswith("\n") else text + "\n", reasons)
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="coursebook stamp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--check", action="store_true", help="change nothing; exit 1 if any notebook disagrees")
     args = ap.parse_args(argv)
 
@@ -127,37 +136,14 @@ def main(argv=None) -> int:
     if not paths:
         print("no notebooks under notebooks/zh or notebooks/en", file=sys.stderr)
         return 1
-    bad = []
-    for path in paths:
-        twin = twin_of(path)
-        if not twin.exists():
-            bad.append((path, [f"its twin {rel(twin)} does not exist"]))
-            continue
-        nb = nbformat.read(path, as_version=4)
-        twin_nb = nbformat.read(twin, as_version=4)
-        new, reasons = stamped(nb, path, twin_nb)
-        if reasons:
-            bad.append((path, reasons))
-            if not args.check:
-                nbformat.write(new, path)
-    if args.check:
-        if bad:
-            print(
-                "stamp check FAILED: these notebooks disagree with _config.yml's repository "
-                "(run `python scripts/stamp_notebooks.py` to fix):"
-            )
-            for path, reasons in bad:
-                print(f"  {rel(path)}: " + "; ".join(reasons))
-            return 1
-        print(f"stamp check passed: {len(paths)} notebooks agree with {pip_spec()}")
-        return 0
-    missing = [(p, r) for p, r in bad if any("does not exist" in x for x in r)]
-    for path, reasons in bad:
-        verb = "NOT stamped" if (path, reasons) in missing else "stamped"
-        print(f"{verb}: {rel(path)}: " + "; ".join(reasons))
-    print(f"{len(paths)} notebooks, {len(bad) - len(missing)} rewritten")
-    return 1 if missing else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    orphans = [p for p in paths if not twin_of(p).exists()]
+    if orphans:
+        for path in orphans:
+            print(f"{rel(path)}: its twin {rel(twin_of(path))} does not exist; not stamped", file=sys.stderr)
+        return 1
+    return sync(
+        [output(p) for p in paths],
+        check=args.check,
+        what=f"notebooks stamped from _config.yml ({pip_spec(EXTRA)})",
+        fix="coursebook stamp",
+    )

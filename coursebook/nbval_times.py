@@ -1,6 +1,6 @@
 """pytest plugin: a per-notebook time table for nbval runs, where the time goes, and a ceiling.
 
-    PYTHONPATH=scripts pytest -p nbval_times --nbval ... --notebook-budget 60 --notebook-ceiling 3 notebooks/en
+    coursebook nbval notebooks/en     # runs: pytest -p coursebook.nbval_times --nbval ... notebooks/en
 
 Sums the setup, call and teardown durations of every nbval cell item of a notebook (kernel start
 included) and prints one row per notebook at the end of the run, with its three slowest cells.
@@ -16,8 +16,8 @@ and the CPU seconds of nbval's kernel, which a busy machine hardly changes) with
 notebook cell index and the section heading it sits under, plus the machine (CPU model, cores,
 torch, ATen kernels, the environment variables that choose kernels and threads, load average).
 The file is merged: only the notebooks of this run are replaced under NAME, so one chapter can be
-re-measured alone. `make timings` writes book/_data/timings.json this way, and
-scripts/render_instructor.py turns it into the instructor guide's time tables.
+re-measured alone. `coursebook timings` (make timings) writes book/_data/timings.json this way,
+and `coursebook render` turns it into the instructor guide's time tables.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import nbformat
 import pytest
+
+from .cells import code_cell_sections
 
 _times: dict[str, float] = defaultdict(float)
 _cells: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -39,13 +42,20 @@ _failed: set[str] = set()
 _cpu: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
 _load_before: dict[str, list[float]] = {}
 
-# Environment variables that choose CPU kernels and thread counts (the Makefile's PLAIN_CPU).
+# Environment variables that choose CPU kernels and thread counts (coursebook.nbval_runs.PLAIN_CPU).
 KERNEL_ENV = (
     "ATEN_CPU_CAPABILITY",
     "ONEDNN_MAX_CPU_ISA",
     "MKL_ENABLE_INSTRUCTIONS",
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
+)
+
+
+ABOUT = (
+    "Seconds per chapter notebook and per code cell under nbval (kernel start counted in the first "
+    "cell), written by the pytest plugin coursebook.nbval_times (make timings: coursebook timings). "
+    "Chapters are keyed by file name; the zh edition runs the same code cells."
 )
 
 
@@ -148,22 +158,6 @@ def _machine() -> dict:
     }
 
 
-def _sections(path: Path) -> list[tuple[int, str]]:
-    """(notebook cell index, section heading) of every code cell, in order."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    out, heading = [], ""
-    for i, c in enumerate(nb.cells):
-        if c.cell_type == "markdown":
-            for line in c.source.splitlines():
-                if line.startswith("## "):
-                    heading = line[3:].strip()
-        elif c.cell_type == "code":
-            out.append((i, heading))
-    return out
-
-
 def _commit(root: Path) -> str:
     """The commit measured: TIMINGS_COMMIT if set (a run in an exported tree), else git's HEAD,
     marked "+changes" when the working tree differs from it."""
@@ -185,12 +179,7 @@ def _write_times_json(config) -> None:
     target = config.getoption("--times-json")
     label = config.getoption("--times-label")
     data = json.loads(target.read_text(encoding="utf-8")) if target.exists() else {}
-    data.setdefault(
-        "about",
-        "Seconds per chapter notebook and per code cell under nbval (kernel start counted in the first "
-        "cell), written by scripts/nbval_times.py --times-json (make timings). Chapters are keyed by file "
-        "name; the zh edition runs the same code cells.",
-    )
+    data["about"] = ABOUT
     run = data.setdefault("runs", {}).setdefault(label, {"notebooks": {}})
     run["command"] = shlex.join(["pytest", *sys.argv[1:]]) if sys.argv else "pytest"
     machine = _machine()
@@ -201,7 +190,7 @@ def _write_times_json(config) -> None:
         for name, seconds in _cells[path].items():
             num = int(name.removeprefix("Cell "))
             cells.append((num, seconds, _cpu[path].get(name, 0.0)))
-        layout = _sections(root / path)
+        layout = code_cell_sections(nbformat.read(root / path, as_version=4))
         run["notebooks"][Path(path).stem] = {
             "path": path,
             "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -1,6 +1,6 @@
 """Chapter 9's training sweep: validation loss against model size and token budget.
 
-    make sweep-scale          (= python scripts/sweep_scale.py --out minigpt/assets/experiments/scale_sweep.json)
+    make sweep-scale          (= coursebook sweep scale --out minigpt/assets/experiments/scale_sweep.json)
 
 One recipe (the course tokenizer, the course corpus, AdamW at lr 3e-3 with warmup and cosine
 decay, fp32 on the CPU, one thread) at six model shapes, from hidden 32 x 1 layer (~0.14M
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -34,7 +33,9 @@ import torch
 from minigpt import MiniGPT, ModelConfig, TrainConfig, Trainer
 from minigpt.counting import count_parameters, flops_per_token
 from minigpt.course import evaluate_course_probes, load_course_model
-from minigpt.data import PackedDataset, course_probes, make_course_corpus
+from minigpt.data import PackedDataset, course_probes
+
+from . import command_line, corpus_tokens
 
 BLOCK = 128
 BATCH = 8
@@ -79,15 +80,6 @@ RUNS = (
 LIVE = ("XS", 64)  # the point the chapter reruns (a few seconds)
 
 
-def corpus_tokens(tokenizer, size_bytes: int, seed: int):
-    """The course corpus (generated) encoded with the course tokenizer: one flat id tensor."""
-    corpus = make_course_corpus(size_bytes, seed=seed)
-    ids = [tokenizer.eos_id]
-    for doc in corpus.docs:
-        ids += tokenizer.encode(doc) + [tokenizer.eos_id]
-    return torch.tensor(ids), corpus.sha256
-
-
 def run_point(model_kw: dict, steps: int, seed: int, train_ids, val_ids, eval_every: int = 0, lr: float = LR):
     """Train one model from seed `seed` for `steps` steps; returns (model, history, seconds)."""
     torch.manual_seed(seed)
@@ -102,7 +94,9 @@ def run_point(model_kw: dict, steps: int, seed: int, train_ids, val_ids, eval_ev
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="coursebook sweep scale", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", default="minigpt/assets/experiments/scale_sweep.json")
     parser.add_argument("--probes", type=int, default=20, help="held-out probes per kind and language")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
@@ -119,7 +113,7 @@ def main(argv=None) -> int:
     val_ids, val_hash = corpus_tokens(tokenizer, VAL_BYTES, seed=1)
     probes = course_probes(args.probes)
     began = time.perf_counter()
-    command = "python " + " ".join([sys.argv[0]] + (argv or sys.argv[1:]))
+    command = command_line("scale", argv)
     device = (
         f"cpu ({platform.machine()}, {torch.get_num_threads()} thread(s), kernels "
         f"{torch.backends.cpu.get_cpu_capability()}), shared with other jobs"
@@ -131,7 +125,7 @@ def main(argv=None) -> int:
         "torch": torch.__version__,
     }
     results = {
-        "command": "make sweep-scale (python scripts/sweep_scale.py --out minigpt/assets/experiments/scale_sweep.json)",
+        "command": "make sweep-scale (coursebook sweep scale --out minigpt/assets/experiments/scale_sweep.json)",
         "created": session["created"],
         "device": device,
         "torch": torch.__version__,
@@ -159,7 +153,7 @@ def main(argv=None) -> int:
         if not same:
             raise SystemExit(f"{out} was made with another corpus or recipe; run without --resume to start over.")
         for r in old["runs"]:
-            r.setdefault("lr", LR)  # the first version of this script ran every point at LR
+            r.setdefault("lr", LR)  # the first version of this sweep ran every point at LR
         done = {(r["size"], r["steps"], r["seed"], r["lr"]): r for r in old["runs"]}
         first = {k: old[k] for k in ("command", "created", "device", "torch", "seconds")}
         results["created"], results["sessions"] = old["created"], old.get("sessions", [first])

@@ -1,0 +1,1 @@
+"""The built book and its teaching kit, opened in headless Chromium (`coursebook browser-check`)."""

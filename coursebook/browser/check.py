@@ -1,0 +1,161 @@
+"""Open every page of the built book in headless Chromium and check it (`make browser-check`).
+
+The site in _build/html (built first with `jupyter-book build . -W -n --keep-going`) is served on
+127.0.0.1 and opened with Playwright driving the system Chromium (Debian's `chromium`; no browser
+download, works offline). Every page in _toc.yml is checked for:
+  * no console errors and no uncaught JavaScript exceptions;
+  * no failed or 4xx/5xx request to the local server;
+  * every <img> served by the site loaded (naturalWidth > 0).
+Every chapter page (notebooks/<edition>/<name>) is also checked for:
+  * in the line under the title (the paragraph holding the Colab badge), a link that resolves
+    to the same chapter in the other edition, and that page loads;
+  * exactly one Open-in-Colab badge, linking to the Colab URL of this notebook built from
+    _config.yml's repository.url and branch, and a header launch button with the same URL;
+  * on zh pages, the theme's words are Chinese (no "Show code cell", "Back to top", "Search");
+  * no solution visible on load: every cell tagged `solution` shows neither its code nor its
+    output until the reader opens it, and opening the first one reveals it.
+
+Every chapter page with a quiz (the section that coursebook.sphinx.kit adds from
+kit/quizzes/): one answer clicked (or, for a numeric question, typed) per quiz, and its feedback
+shown. When the teaching kit is built (`make kit`: _build/html/kit/kit.json), also:
+  * every chapter's kit links (slides, worksheet and answer-key PDFs) answer HTTP 200;
+  * every slide deck (kit/slides/<edition>/<name>.html) loads with no console error, no failed
+    local request and no request to another host (reveal.js and KaTeX are local), reveal.js
+    starts with at least 3 slides and moves to the next one, the math is typeset (KaTeX), and no
+    solution cell is on a slide;
+  * every quiz page (kit/quizzes/<edition>/<name>.html): one answer clicked and its feedback shown;
+  * on both, every link into the site (chapter page, slides, quiz) answers HTTP 200.
+`--kit require` fails when the kit is not built; `--kit skip` leaves it out.
+
+Requests to other hosts are blocked so that the check is the same with and without internet;
+they are listed in the report, and console errors caused by blocking them are not counted. The
+one external <img> allowed is the Colab badge image (its link target is what is checked).
+
+    coursebook browser-check                   # exit 1 if any page fails
+    coursebook browser-check --kit require     # after make kit: slides and quiz pages too
+    CHROMIUM_PATH=/opt/chrome/chrome coursebook browser-check
+
+The modules: site.py serves the site and keeps the browser offline, book_pages.py checks a page
+of the book, kit_pages.py a page of the kit, quiz.py answers quizzes, chromium.py finds the browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from ..book import ROOT
+from .book_pages import check_page
+from .chromium import launch
+from .kit_pages import check_kit_page
+from .site import offline, serve, toc_pages
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="coursebook browser-check", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--html", type=Path, default=ROOT / "_build" / "html", help="built site (default _build/html)")
+    ap.add_argument(
+        "--kit",
+        choices=["auto", "require", "skip"],
+        default="auto",
+        help="check the teaching kit (slides, quiz pages) when built (auto, the default), "
+        "fail when it is not (require), or leave it out (skip)",
+    )
+    args = ap.parse_args(argv)
+
+    kit_index = args.html / "kit" / "kit.json"
+    if args.kit == "require" and not kit_index.exists():
+        print(f"{kit_index} is missing: build the kit first (make kit)", file=sys.stderr)
+        return 2
+    kit = json.loads(kit_index.read_text(encoding="utf-8")) if args.kit != "skip" and kit_index.exists() else None
+    if not (args.html / "index.html").exists():
+        print(f"{args.html} has no index.html: build the book first (make book)", file=sys.stderr)
+        return 2
+    try:
+        from playwright.sync_api import sync_playwright  # noqa: F401
+    except ImportError:
+        print("browser check: the Python package playwright is missing: pip install -e ./coursebook", file=sys.stderr)
+        return 2
+
+    server, base = serve(args.html)
+    pages = toc_pages()
+    results = []
+    kit_results: list[tuple[str, list[str], str]] = []
+    start = time.perf_counter()
+    try:
+        with sync_playwright() as p:
+            browser, chromium = launch(p)
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            blocked = offline(context, base)
+            page = context.new_page()
+            for doc in pages:
+                problems, info = check_page(page, base, doc, blocked)
+                results.append((doc, problems, info))
+            if kit is not None:
+                for _doc, problems, info in results:
+                    for href in info.get("kit_links", []):
+                        if "#" not in href and href.startswith(base):
+                            status = page.request.get(href).status
+                            if status != 200:
+                                problems.append(f"kit link {href} answers HTTP {status}")
+                for edition, names in kit.items():
+                    for name in names:
+                        for rel in (f"kit/slides/{edition}/{name}.html", f"kit/quizzes/{edition}/{name}.html"):
+                            if rel.startswith("kit/quizzes/") and not (args.html / rel).exists():
+                                continue  # a chapter without a quiz yet (coursebook kit says so)
+                            problems, summary = check_kit_page(page, base, rel, blocked)
+                            kit_results.append((rel, problems, summary))
+            version = browser.version
+            browser.close()
+    finally:
+        server.shutdown()
+    seconds = time.perf_counter() - start
+
+    return report(results, kit_results, blocked, kit is not None, args.kit, f"Chromium {version} ({chromium})", seconds)
+
+
+def report(results, kit_results, blocked, kit_built: bool, kit_mode: str, browser: str, seconds: float) -> int:
+    """Print a table of the pages and of the kit's pages, then every problem; 1 if there is one."""
+    width = max(len(d) for d, _, _ in results)
+    print(f"browser check: {browser}, {len(results)} pages, {seconds:.1f} s\n")
+    print(
+        f"{'page':{width}s}  {'result':6s}  {'images':6s}  {'twin':7s}  {'colab':5s}  {'hidden':9s}  {'quiz':5s}  "
+        "blocked"
+    )
+    for doc, problems, info in results:
+        verdict = "ok" if not problems else "FAIL"
+        print(
+            f"{doc:{width}s}  {verdict:6s}  {info['images']:6s}  {info['twin'] or '-':7s}  "
+            f"{info['colab'] or '-':5s}  {info['solutions']:9s}  {info['quiz']:5s}  {info['blocked']}"
+        )
+    if not kit_built:
+        print(
+            "\nteaching kit: not built (make kit), slides and quiz pages not checked"
+            if kit_mode == "auto"
+            else "\nteaching kit: skipped (--kit skip)"
+        )
+    else:
+        kw = max(len(r) for r, _, _ in kit_results) if kit_results else 10
+        print(f"\nteaching kit: {len(kit_results)} pages\n{'page':{kw}s}  {'result':6s}  what")
+        for rel, problems, summary in kit_results:
+            print(f"{rel:{kw}s}  {'ok' if not problems else 'FAIL':6s}  {summary}")
+    results += [(rel, problems, {}) for rel, problems, _ in kit_results]
+    hosts = sorted({urlparse(u).netloc for u in blocked})
+    if blocked:
+        print(f"\nblocked {len(blocked)} requests to other hosts (the check runs offline): {', '.join(hosts)}")
+    failed = [(d, pr) for d, pr, _ in results if pr]
+    for doc, problems in failed:
+        print(f"\n{doc}:")
+        for problem in problems:
+            print(f"  - {problem}")
+    if failed:
+        print(f"\nbrowser check FAILED on {len(failed)} of {len(results)} pages")
+        return 1
+    print("\nbrowser check passed")
+    return 0

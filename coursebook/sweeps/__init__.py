@@ -1,0 +1,49 @@
+"""The chapters' training sweeps, each one recorded command that writes the JSON a chapter plots.
+
+    coursebook sweep heads    chapter 5: 1 to 16 heads at one width, then GQA and MQA (sweeps/heads.py)
+    coursebook sweep scale    chapter 9: loss against model size and token budget (sweeps/scale.py)
+
+`make sweep-heads` and `make sweep-scale` run them niced, with the output paths the chapters
+read (minigpt/assets/experiments/, shipped with the package so Colab has them too).
+"""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+import sys
+
+import torch
+from minigpt.data import make_course_corpus
+
+SWEEPS = {
+    "heads": "chapter 5: how many heads, and how many key/value heads, at the same width",
+    "scale": "chapter 9: validation loss against model size and token budget",
+}
+
+
+def corpus_tokens(tokenizer, size_bytes: int, seed: int):
+    """The course corpus (generated) encoded with the course tokenizer: one flat id tensor, and
+    the corpus's sha256."""
+    corpus = make_course_corpus(size_bytes, seed=seed)
+    ids = [tokenizer.eos_id]
+    for doc in corpus.docs:
+        ids += tokenizer.encode(doc) + [tokenizer.eos_id]
+    return torch.tensor(ids), corpus.sha256
+
+
+def command_line(sweep: str, argv: list[str] | None) -> str:
+    """The command that ran this sweep, as recorded in its JSON."""
+    return shlex.join(["coursebook", "sweep", sweep, *(sys.argv[3:] if argv is None else argv)])
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] not in SWEEPS:
+        lines = [f"  {name:<6} {help_}" for name, help_ in SWEEPS.items()]
+        print("usage: coursebook sweep {" + ",".join(SWEEPS) + "} [--help] ...\n\n" + "\n".join(lines))
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"\nerror: unknown sweep {argv[0]!r}", file=sys.stderr)
+            return 2
+        return 0
+    return importlib.import_module(f"{__name__}.{argv[0]}").main(argv[1:])
