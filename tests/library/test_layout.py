@@ -3,6 +3,8 @@
 - The import graph of `minigpt`, read from the source with `ast` (module-level imports and the
   ones inside functions, relative imports resolved), has no cycle. A lazy import inside a
   function is still a dependency: it only hides a cycle from the interpreter, not from a reader.
+- The two houses (issue 30): `minigpt`, the library, and `coursebook`, the course's tools, read
+  together, have no cycle either, and nothing in the library imports the tools.
 - Every module imports on its own, in a fresh interpreter (`python -c "import minigpt.x"`), so no
   module works only because another one happened to be imported first.
 - A module over MAX_LINES lines says why at its top: the first paragraph of its docstring names
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "minigpt"
+TOOLS = PACKAGE.parent / "coursebook"  # the other house, read as text: the library's tests never import it
 MAX_LINES = 400
 
 
@@ -53,11 +56,11 @@ def imported_names(path: Path, name: str) -> set[str]:
     return found
 
 
-def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
-    """module -> the package modules it imports (an import of a.b.c counts as one of a.b.c if
-    that is a module, else of the nearest enclosing module; importing a module's own package
-    __init__ implicitly, as Python does, is not an edge)."""
-    modules = package_modules(root)
+def import_graph(*roots: Path) -> dict[str, set[str]]:
+    """module -> the modules of the packages at `roots` (default: minigpt) it imports (an import of
+    a.b.c counts as one of a.b.c if that is a module, else of the nearest enclosing module;
+    importing a module's own package __init__ implicitly, as Python does, is not an edge)."""
+    modules = {name: path for root in roots or (PACKAGE,) for name, path in package_modules(root).items()}
     graph = {}
     for name, path in modules.items():
         targets = set()
@@ -133,6 +136,22 @@ def test_import_graph_has_no_cycle():
     assert len(graph) > 20 and sum(map(len, graph.values())) > 40  # the whole package was read
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_two_houses_have_no_cycle_and_the_library_never_imports_the_tools():
+    graph = import_graph(PACKAGE, TOOLS)
+    tools = [m for m in graph if m.startswith("coursebook")]
+    assert len(tools) > 20 and any(t.startswith("minigpt") for m in tools for t in graph[m])  # both were read
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+    # the imports as written, so a lazy `import coursebook...` inside a function counts too
+    upward = sorted(
+        f"{name} imports {imported}"
+        for name, path in package_modules(PACKAGE).items()
+        for imported in imported_names(path, name)
+        if imported.split(".")[0] == "coursebook"
+    )
+    assert not upward, f"the library imports the course's tools: {upward}"
 
 
 @pytest.mark.parametrize("name", sorted(package_modules()))
