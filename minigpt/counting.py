@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import ModelConfig
+from .devices import DTYPES
 
-BYTES_PER_VALUE = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0, "int4": 0.5}
+# minigpt.devices.DTYPES's formats at their itemsize, and the two integer ones quantization stores
+BYTES_PER_VALUE = {**{name: float(dtype.itemsize) for name, dtype in DTYPES.items()}, "int8": 1.0, "int4": 0.5}
 
 
 @dataclass

@@ -21,17 +21,29 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}  # the one name -> dtype table
+# The one table of floating-point formats (short name -> dtype): training, export, quantization
+# and counting all read it; their other spellings are derived from it below.
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """torch's (and config.json's) name of a dtype in DTYPES: torch.bfloat16 -> "bfloat16"."""
+    if dtype not in DTYPES.values():
+        raise ValueError(f"dtype {dtype} is not one of {', '.join(str(d) for d in DTYPES.values())}.")
+    return str(dtype).removeprefix("torch.")
 
 
 def dtype_from_name(name: str | torch.dtype) -> torch.dtype:
-    """torch.float32 / bfloat16 / float16 for "fp32" / "bf16" / "fp16" (a torch.dtype passes through)."""
+    """The dtype of a short name ("fp32", "bf16", "fp16") or of torch's own name ("float32",
+    "bfloat16", "float16", as transformers and config.json spell them); a torch.dtype in DTYPES
+    passes through."""
     if isinstance(name, torch.dtype):
+        dtype_name(name)  # checks it is one of ours
         return name
-    try:
-        return DTYPES[name]
-    except KeyError:
-        raise ValueError(f"dtype {name!r} is not one of {sorted(DTYPES)}.") from None
+    names = {**DTYPES, **{dtype_name(d): d for d in DTYPES.values()}}
+    if name not in names:
+        raise ValueError(f"dtype {name!r} is not one of {', '.join(map(repr, names))}.")
+    return names[name]
 
 
 def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:

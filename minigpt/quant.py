@@ -10,19 +10,24 @@ the cost of quantization can be measured as a change in loss.
 from __future__ import annotations
 
 import copy
+import math
 import struct
 from dataclasses import dataclass
 
 import torch
 
-FORMATS = {"fp32": (torch.float32, 8, 23), "fp16": (torch.float16, 5, 10), "bf16": (torch.bfloat16, 8, 7)}
+from .devices import DTYPES
 
 
 def bit_pattern(value: float, fmt: str = "fp16") -> str:
-    """'sign exponent mantissa' bits of `value` stored in `fmt`, e.g. fp16 1.0 -> '0 01111 0000000000'."""
-    if fmt not in FORMATS:
-        raise ValueError(f"Unknown format {fmt!r}; choose from {list(FORMATS)}.")
-    dtype, exp_bits, man_bits = FORMATS[fmt]
+    """'sign exponent mantissa' bits of `value` stored in `fmt` (a name in minigpt.devices.DTYPES),
+    e.g. fp16 1.0 -> '0 01111 0000000000'."""
+    if fmt not in DTYPES:
+        raise ValueError(f"Unknown format {fmt!r}; choose from {list(DTYPES)}.")
+    dtype = DTYPES[fmt]
+    info = torch.finfo(dtype)
+    man_bits = round(-math.log2(info.eps))  # eps = 2^-mantissa bits: the gap after 1.0
+    exp_bits = info.bits - 1 - man_bits  # the rest, after the sign bit
     stored = torch.tensor(value, dtype=dtype)
     if fmt == "fp32":
         raw = struct.unpack(">I", struct.pack(">f", stored.item()))[0]

@@ -45,3 +45,18 @@ def test_notebook_setup_seeds_like_the_three_calls_it_replaces(capsys):
     got = (random.random(), float(np.random.rand()), torch.rand(1).item())
     assert got == expected
     assert capsys.readouterr().out == f"device: {device.type}\n"
+
+
+def test_dtype_names_short_and_torch_spellings():
+    """One table (DTYPES): the short names and torch's / config.json's names ("bfloat16", what
+    transformers accepts as dtype=) give the same dtypes; anything else is a clear error."""
+    from minigpt.devices import DTYPES, dtype_from_name, dtype_name
+
+    assert [dtype_from_name(n) for n in ("fp32", "bf16", "fp16")] == [torch.float32, torch.bfloat16, torch.float16]
+    assert [dtype_from_name(n) for n in ("float32", "bfloat16", "float16")] == list(DTYPES.values())
+    assert [dtype_name(d) for d in DTYPES.values()] == ["float32", "bfloat16", "float16"]
+    assert dtype_from_name(torch.bfloat16) is torch.bfloat16
+    with pytest.raises(ValueError, match="'int8' is not one of 'fp32', 'bf16', 'fp16', 'float32'"):
+        dtype_from_name("int8")
+    with pytest.raises(ValueError, match="torch.int8 is not one of"):
+        dtype_name(torch.int8)
