@@ -1,15 +1,19 @@
 """ModelConfig: the shape of a Llama/Qwen-style decoder, validated, with presets.
 
 Every size a chapter talks about lives here. Field names follow the short names of the
-course; `minigpt.hf` translates them to and from Hugging Face `config.json` keys.
+course; `minigpt.hf_format` translates them to and from Hugging Face `config.json` keys. The
+published shapes behind `ModelConfig.from_preset` are a table in minigpt.presets.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .presets import PRESETS
 
 
 @dataclass
@@ -25,7 +29,8 @@ class ModelConfig:
     max_seq_len: int = 512
     rope_theta: float = 10000.0
     # None: plain RoPE. Otherwise Hugging Face's rope_scaling dict (see normalize_rope_scaling):
-    # {"rope_type": "linear" | "dynamic" | "yarn", "factor": f, ...}; the legacy "type" key works too.
+    # {"rope_type": "linear" | "dynamic" | "yarn" | "llama3", "factor": f, ...}; the legacy "type" key
+    # works too. A scaled RoPE may run past max_seq_len: see context_length.
     rope_scaling: dict | None = None
     norm_eps: float = 1e-5
     tie_word_embeddings: bool = True
@@ -83,13 +88,43 @@ class ModelConfig:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise ValueError(f"ModelConfig.{name} must be None or a token id (an integer >= 0), got {value!r}.")
-        if not self.rope_theta > 0:
-            raise ValueError(f"rope_theta must be positive, got {self.rope_theta!r}.")
+        if not 0 < self.rope_theta < math.inf:
+            why = ": with an infinite base only the first pair turns, and positions are lost" * (
+                self.rope_theta == math.inf
+            )
+            raise ValueError(
+                f"rope_theta must be a positive finite number (10000 in Llama 2, 1e6 in Qwen2.5), got "
+                f"{self.rope_theta!r}{why}."
+            )
         self.rope_scaling = normalize_rope_scaling(self.rope_scaling, self.max_seq_len)
-        if not self.norm_eps > 0:
-            raise ValueError(f"norm_eps must be positive, got {self.norm_eps!r}.")
+        if not 0 < self.norm_eps < math.inf:
+            why = ": an infinite eps divides every hidden state by infinity, and every logit is 0" * (
+                self.norm_eps == math.inf
+            )
+            raise ValueError(
+                f"norm_eps must be a small positive finite number (1e-5 or 1e-6 in published models), got "
+                f"{self.norm_eps!r}{why}."
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout is a probability in [0, 1), got {self.dropout!r}.")
+
+    @property
+    def context_length(self) -> int | None:
+        """The longest sequence the model runs, or None for no limit; what the model, the KV cache
+        and generation check lengths against.
+
+        Plain RoPE: max_seq_len. A scaled RoPE declares how far it reaches, as transformers reads
+        it: linear, yarn and llama3 stretch the trained window (original_max_position_embeddings,
+        default max_seq_len) `factor` times, so the context is the larger of that and max_seq_len;
+        dynamic NTK recomputes its base for every length, so it sets no limit (transformers sets
+        none for any type)."""
+        scaling = self.rope_scaling
+        if not scaling:
+            return self.max_seq_len
+        if scaling["rope_type"] == "dynamic":
+            return None
+        window = scaling.get("original_max_position_embeddings", self.max_seq_len)
+        return max(self.max_seq_len, int(scaling["factor"] * window))
 
     @property
     def num_query_groups(self) -> int:
@@ -142,10 +177,11 @@ def read_json(path: Path):
         ) from None
 
 
-ROPE_SCALING_TYPES = ("linear", "dynamic", "yarn")
+ROPE_SCALING_TYPES = ("linear", "dynamic", "yarn", "llama3")
 _ROPE_SCALING_KEYS = {
     "linear": {"factor"},
     "dynamic": {"factor", "original_max_position_embeddings"},
+    "llama3": {"factor", "original_max_position_embeddings", "low_freq_factor", "high_freq_factor"},
     "yarn": {
         "factor",
         "original_max_position_embeddings",
@@ -171,6 +207,10 @@ def normalize_rope_scaling(rope_scaling: dict | None, max_seq_len: int) -> dict 
       yarn     YaRN (Peng et al. 2023): low-frequency pairs interpolated, high-frequency pairs left
                alone, a linear ramp between (beta_fast=32, beta_slow=1 rotations over L), and
                cos/sin scaled by attention_factor (default 0.1 * ln(factor) + 1).
+      llama3   Llama 3.1/3.2: pairs whose wavelength is longer than L / low_freq_factor are
+               interpolated (divided by factor), those shorter than L / high_freq_factor kept, a
+               smooth blend between (Meta's 3.1 release: factor 8, low 1, high 4, L 8192).
+    Every number must be finite; how far a scaled model reaches is ModelConfig.context_length.
     """
     if rope_scaling is None:
         return None
@@ -198,12 +238,12 @@ def normalize_rope_scaling(rope_scaling: dict | None, max_seq_len: int) -> dict 
             f"it takes {sorted(_ROPE_SCALING_KEYS[rope_type])}."
         )
     factor = scaling.get("factor")
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor >= 1.0:
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 1.0 <= factor < math.inf:
         raise ValueError(
-            f"rope_scaling factor must be a number >= 1 (the context is stretched factor times), got {factor!r}."
+            f"rope_scaling factor must be a finite number >= 1 (the context is stretched factor times), got {factor!r}."
         )
     out = {"rope_type": rope_type, "factor": float(factor)}
-    if rope_type in ("dynamic", "yarn"):
+    if rope_type in ("dynamic", "yarn", "llama3"):
         original = scaling.get("original_max_position_embeddings", max_seq_len)
         if isinstance(original, bool) or not isinstance(original, int) or original <= 0:
             raise ValueError(
@@ -214,10 +254,8 @@ def normalize_rope_scaling(rope_scaling: dict | None, max_seq_len: int) -> dict 
     if rope_type == "yarn":
         for key in ("attention_factor", "beta_fast", "beta_slow", "mscale", "mscale_all_dim"):
             value = scaling.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-                raise ValueError(f"rope_scaling {key} must be a positive number or absent, got {value!r}.")
             if value is not None:
-                out[key] = float(value)
+                out[key] = _positive_finite(key, value, " or absent")
         if out.get("beta_fast", 32.0) < out.get("beta_slow", 1.0):
             raise ValueError(
                 f"rope_scaling beta_fast={out.get('beta_fast', 32.0)} must be >= beta_slow={out.get('beta_slow', 1.0)}."
@@ -226,7 +264,26 @@ def normalize_rope_scaling(rope_scaling: dict | None, max_seq_len: int) -> dict 
             if not isinstance(scaling["truncate"], bool):
                 raise ValueError(f"rope_scaling truncate must be true or false, got {scaling['truncate']!r}.")
             out["truncate"] = scaling["truncate"]
+    if rope_type == "llama3":
+        for key in ("low_freq_factor", "high_freq_factor"):
+            if key not in scaling:
+                raise ValueError(
+                    f"rope_scaling for rope_type='llama3' needs {key} (Llama 3.1: low_freq_factor 1.0, "
+                    f"high_freq_factor 4.0), as transformers does."
+                )
+            out[key] = _positive_finite(key, scaling[key])
+        if not out["high_freq_factor"] > out["low_freq_factor"]:
+            raise ValueError(
+                f"rope_scaling high_freq_factor={out['high_freq_factor']} must be > low_freq_factor="
+                f"{out['low_freq_factor']}: the blend runs between the two wavelengths they set."
+            )
     return out
+
+
+def _positive_finite(key: str, value, alternative: str = "") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ValueError(f"rope_scaling {key} must be a positive finite number{alternative}, got {value!r}.")
+    return float(value)
 
 
 def swiglu_intermediate_size(hidden_size: int, multiple_of: int = 64) -> int:
@@ -239,118 +296,3 @@ def swiglu_intermediate_size(hidden_size: int, multiple_of: int = 64) -> int:
 def _nearby_divisors(n: int, near: int, count: int = 4) -> list[int]:
     divisors = [d for d in range(1, n + 1) if n % d == 0]
     return sorted(sorted(divisors, key=lambda d: abs(d - near))[:count])
-
-
-# Shapes of published models. Each entry names where its numbers come from.
-PRESETS: dict[str, dict] = {
-    "tiny": dict(
-        vocab_size=256,
-        hidden_size=64,
-        num_layers=2,
-        num_heads=4,
-        num_kv_heads=2,
-        intermediate_size=176,
-        max_seq_len=128,
-        tie_word_embeddings=True,
-        source="A small config for tests, not a published model.",
-    ),
-    "course": dict(
-        vocab_size=4096,
-        hidden_size=256,
-        num_layers=6,
-        num_heads=8,
-        num_kv_heads=2,
-        intermediate_size=688,
-        max_seq_len=512,
-        rope_theta=10000.0,
-        norm_eps=1e-5,
-        tie_word_embeddings=True,
-        source="The course model shipped in minigpt/assets (see its model card).",
-    ),
-    "minimind2-small": dict(
-        vocab_size=6400,
-        hidden_size=512,
-        num_layers=8,
-        num_heads=8,
-        num_kv_heads=2,
-        intermediate_size=1408,
-        max_seq_len=32768,
-        rope_theta=1e6,
-        norm_eps=1e-5,
-        tie_word_embeddings=True,
-        source="MiniMind2-Small (26M): github.com/jingyaogong/minimind, model/model_minimind.py "
-        "(MiniMindConfig defaults: hidden 512, 8 layers, 8 heads, 2 KV heads, vocab 6400; "
-        "intermediate = 64 * ceil(512 * 8/3 / 64) = 1408).",
-    ),
-    "minimind2": dict(
-        vocab_size=6400,
-        hidden_size=768,
-        num_layers=16,
-        num_heads=8,
-        num_kv_heads=2,
-        intermediate_size=2048,
-        max_seq_len=32768,
-        rope_theta=1e6,
-        norm_eps=1e-5,
-        tie_word_embeddings=True,
-        source="MiniMind2 (104M): github.com/jingyaogong/minimind README (hidden 768, 16 layers); "
-        "other fields as MiniMindConfig; intermediate = 64 * ceil(768 * 8/3 / 64) = 2048.",
-    ),
-    "llama-7b": dict(
-        vocab_size=32000,
-        hidden_size=4096,
-        num_layers=32,
-        num_heads=32,
-        num_kv_heads=32,
-        intermediate_size=11008,
-        max_seq_len=4096,
-        rope_theta=10000.0,
-        norm_eps=1e-5,
-        tie_word_embeddings=False,
-        source="LLaMA 7B: Touvron et al. 2023, arXiv:2302.13971, Table 2 (dim 4096, 32 heads, "
-        "32 layers); intermediate 11008, vocab 32000, context 4096 and eps 1e-5 from "
-        "huggingface.co/meta-llama/Llama-2-7b-hf config.json (LLaMA-1 7B: context 2048, eps 1e-6).",
-    ),
-    "qwen2.5-0.5b": dict(
-        vocab_size=151936,
-        hidden_size=896,
-        num_layers=24,
-        num_heads=14,
-        num_kv_heads=2,
-        intermediate_size=4864,
-        max_seq_len=32768,
-        rope_theta=1e6,
-        norm_eps=1e-6,
-        tie_word_embeddings=True,
-        qkv_bias=True,
-        source="Qwen2.5-0.5B: huggingface.co/Qwen/Qwen2.5-0.5B config.json.",
-    ),
-    "qwen2.5-1.5b": dict(
-        vocab_size=151936,
-        hidden_size=1536,
-        num_layers=28,
-        num_heads=12,
-        num_kv_heads=2,
-        intermediate_size=8960,
-        max_seq_len=131072,
-        rope_theta=1e6,
-        norm_eps=1e-6,
-        tie_word_embeddings=True,
-        qkv_bias=True,
-        source="Qwen2.5-1.5B: huggingface.co/Qwen/Qwen2.5-1.5B config.json.",
-    ),
-    "qwen2.5-7b": dict(
-        vocab_size=152064,
-        hidden_size=3584,
-        num_layers=28,
-        num_heads=28,
-        num_kv_heads=4,
-        intermediate_size=18944,
-        max_seq_len=131072,
-        rope_theta=1e6,
-        norm_eps=1e-6,
-        tie_word_embeddings=False,
-        qkv_bias=True,
-        source="Qwen2.5-7B: huggingface.co/Qwen/Qwen2.5-7B config.json.",
-    ),
-}

@@ -3,9 +3,16 @@
 Query and key vectors are rotated pair by pair, by an angle proportional to their position, so
 the score q.k depends on the distance between two tokens, not on where they are (chapter 6).
 `rope_frequencies` gives the speeds, optionally rescaled for longer contexts (position
-interpolation, dynamic NTK, YaRN: Hugging Face's `rope_scaling` semantics); `RotaryEmbedding`
-turns positions into the cos/sin tables the attention uses. The rotation itself
+interpolation, dynamic NTK, YaRN, Llama 3's: Hugging Face's `rope_scaling` semantics);
+`RotaryEmbedding` turns positions into the cos/sin tables the attention uses. The rotation itself
 (`apply_rotary`) is in minigpt.model, next to the attention that calls it.
+
+Which dimensions form a pair is a convention. minigpt and Hugging Face rotate halves (i with
+i + d/2); Meta's original Llama checkpoints and many from-scratch implementations (Stanford
+CS336's) rotate neighbours (2i with 2i + 1). The two give the same attention once the rows of
+q_proj and k_proj are reordered: `interleaved_to_halves` (what transformers'
+convert_llama_weights_to_hf.py applies) and its inverse `halves_to_interleaved`, for one weight
+or, with `convert_rotary_layout`, for every q/k projection of a state dict.
 """
 
 from __future__ import annotations
@@ -35,6 +42,12 @@ def rope_frequencies(
         s = max(int(seq_len or original), original)
         base = theta * ((factor * s / original) - (factor - 1)) ** (head_dim / (head_dim - 2))
         return 1.0 / (base**exponents), 1.0
+
+    if kind == "llama3":  # long wavelengths interpolated, short ones kept, a smooth blend between
+        wavelength = 2 * math.pi / speed
+        low, high = rope_scaling["low_freq_factor"], rope_scaling["high_freq_factor"]
+        blend = ((original / wavelength - low) / (high - low)).clamp(0, 1)  # 0: long, 1: short wavelength
+        return speed / factor * (1 - blend) + speed * blend, 1.0
 
     # yarn: pair i keeps its speed if it turns more than beta_fast times over the window, is
     # interpolated (divided by factor) if it turns fewer than beta_slow times, a ramp between.
@@ -102,3 +115,53 @@ class RotaryEmbedding(nn.Module):
         the model was built on the meta device to load weights without allocating them twice."""
         inv_freq, self.attention_factor = rope_frequencies(self.head_dim, self.theta, self.rope_scaling)
         self.inv_freq = inv_freq.to(device)
+
+
+# ---- the two pairings of dimensions ----------------------------------------------------------
+
+
+def interleaved_to_halves(weight: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """Reorder the output rows of a q_proj or k_proj weight (num_heads * head_dim, in) or bias
+    (num_heads * head_dim,) trained with interleaved pairs (2i, 2i + 1) so that rotating halves
+    (i, i + d/2), as minigpt and Hugging Face do, gives the same attention scores.
+
+    Within each head, row 2i moves to i and row 2i + 1 to i + d/2: the permutation of
+    transformers' convert_llama_weights_to_hf.py. num_heads: the query heads for q_proj, the
+    key/value heads for k_proj. v_proj and o_proj are not rotated and stay as they are."""
+    rows = weight.shape[0]
+    head_dim = _head_dim(rows, num_heads)
+    grouped = weight.reshape(num_heads, head_dim // 2, 2, *weight.shape[1:])  # (heads, pair, 2, ...)
+    return grouped.transpose(1, 2).reshape(weight.shape)  # (heads, 2, pair, ...): firsts, then seconds
+
+
+def halves_to_interleaved(weight: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """The inverse of interleaved_to_halves: rows i and i + d/2 of each head become 2i and 2i + 1."""
+    rows = weight.shape[0]
+    head_dim = _head_dim(rows, num_heads)
+    grouped = weight.reshape(num_heads, 2, head_dim // 2, *weight.shape[1:])  # (heads, 2, pair, ...)
+    return grouped.transpose(1, 2).reshape(weight.shape)  # (heads, pair, 2, ...): neighbours
+
+
+def convert_rotary_layout(state_dict: dict, config, to: str = "halves") -> dict:
+    """A copy of a Hugging Face-named state dict whose q_proj/k_proj weights and biases are
+    reordered for the other pairing: to="halves" loads interleaved-pair weights (Meta's original
+    Llama layout, CS336-style code) into minigpt; to="interleaved" goes back."""
+    if to not in ("halves", "interleaved"):
+        raise ValueError(f'to must be "halves" (load interleaved weights) or "interleaved", got {to!r}.')
+    convert = interleaved_to_halves if to == "halves" else halves_to_interleaved
+    heads = {"q_proj": config.num_heads, "k_proj": config.num_kv_heads}
+    out = dict(state_dict)
+    for name, tensor in state_dict.items():
+        parts = name.split(".")
+        if len(parts) >= 3 and parts[-3] == "self_attn" and parts[-2] in heads:
+            out[name] = convert(tensor, heads[parts[-2]])
+    return out
+
+
+def _head_dim(rows: int, num_heads: int) -> int:
+    if num_heads <= 0 or rows % num_heads or (rows // num_heads) % 2:
+        raise ValueError(
+            f"{rows} rows do not split into {num_heads} heads of an even head_dim: pass the number of heads of "
+            f"this projection (num_heads for q_proj, num_kv_heads for k_proj)."
+        )
+    return rows // num_heads

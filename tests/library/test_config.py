@@ -56,3 +56,41 @@ def test_swiglu_rule_reproduces_published_widths():
     assert swiglu_intermediate_size(4096, multiple_of=256) == 11008
     # MiniMind2-Small: 8/3 * 512 rounded up to a multiple of 64 -> 1408 (jingyaogong/minimind).
     assert swiglu_intermediate_size(512, multiple_of=64) == 1408
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        (dict(norm_eps=float("inf")), "norm_eps must be a small positive finite number"),
+        (dict(norm_eps=float("nan")), "norm_eps must be a small positive finite number"),
+        (dict(rope_theta=float("inf")), "rope_theta must be a positive finite number"),
+        (dict(rope_theta=float("nan")), "rope_theta must be a positive finite number"),
+        (dict(dropout=float("nan")), "dropout"),
+        (dict(rope_scaling={"rope_type": "linear", "factor": float("inf")}), "factor must be a finite number"),
+    ],
+)
+def test_infinite_values_are_refused(kwargs, fragment):
+    """Accepted before: eps = inf makes every logit 0, theta = inf stops 7 of 8 rotary pairs of a
+    16-wide head, a linear factor of inf stops them all (no position information at all)."""
+    with pytest.raises(ValueError, match=fragment):
+        ModelConfig(**kwargs)
+
+
+def test_context_length_is_what_the_rope_scaling_declares():
+    """How far a scaled RoPE reaches, as transformers reads the same config: factor x the trained
+    window for linear, yarn and llama3 (never less than max_seq_len); dynamic NTK sets no limit."""
+    assert ModelConfig(max_seq_len=64).context_length == 64
+    linear = {"rope_type": "linear", "factor": 4.0}
+    assert ModelConfig(max_seq_len=64, rope_scaling=linear).context_length == 4 * 64
+    yarn = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32}
+    assert ModelConfig(max_seq_len=300, rope_scaling=yarn).context_length == 300  # Qwen-style: already stretched
+    assert ModelConfig(max_seq_len=64, rope_scaling=yarn).context_length == 4 * 32
+    llama31 = {
+        "rope_type": "llama3",
+        "factor": 8.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 8192,
+    }  # Llama 3.1's config.json: max_position_embeddings 131072
+    assert ModelConfig(max_seq_len=131072, rope_scaling=llama31).context_length == 131072
+    assert ModelConfig(max_seq_len=64, rope_scaling={"rope_type": "dynamic", "factor": 2.0}).context_length is None
