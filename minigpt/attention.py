@@ -2,6 +2,7 @@
 
     eager_attention(q, k, v, mask)  the explicit path, which also returns the weights (chapters 4-5)
     sdpa_attention(q, k, v, mask)   PyTorch's scaled_dot_product_attention, the default
+    attention_mask_for(...)         the boolean mask they take: causal by position, padding hidden
 
 Both take the same inputs and give the same output (tests/library/test_model.py compares them); the
 attention module (minigpt.model.Attention) picks one and handles projections, RoPE and the cache.
@@ -62,3 +63,25 @@ def sdpa_attention(
         k, v = repeat_kv(k, groups), repeat_kv(v, groups)
     causal = mask is None and q.shape[2] > 1
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal, **extra)
+
+
+def attention_mask_for(
+    attention_mask: torch.Tensor | None, b: int, cache_position: torch.Tensor, keys: int
+) -> torch.Tensor:
+    """The mask both kernels take: boolean (B|1, 1, T, keys), True = may attend; causal by position
+    (query at cache_position[t] sees keys 0..cache_position[t]) and, with attention_mask (B, keys),
+    1 = token, 0 = padding, the padding hidden."""
+    query_pos = cache_position[:, None]
+    key_pos = torch.arange(keys, device=cache_position.device)[None, :]
+    mask = (key_pos <= query_pos)[None, None]  # causal
+    if attention_mask is not None:
+        if attention_mask.shape != (b, keys):
+            raise ValueError(
+                f"attention_mask has shape {tuple(attention_mask.shape)}, expected ({b}, {keys}): one entry "
+                f"per cached and new token."
+            )
+        mask = mask & attention_mask.bool()[:, None, None, :]
+        # A padding query may see no key at all; letting it see itself keeps softmax finite.
+        # Its output is never used.
+        mask = mask | (key_pos == query_pos)[None, None]
+    return mask

@@ -1,15 +1,16 @@
-"""A preallocated key/value cache: what decoding reads instead of recomputing the past.
+"""Preallocated key/value caches: what decoding reads instead of recomputing the past.
 
 One buffer per layer for K and one for V, shaped (batch, kv_heads, max_len, head_dim): the
 grouped-query layout, before heads are repeated, so a GQA model really stores num_kv_heads
 heads. Buffers are allocated once for the longest sequence, so decoding never reallocates.
 
-Both kinds implement minigpt.model.Cache, and the model is the one party that advances a cache:
+Two caches implement the `Cache` protocol below, and the model is the one party that advances
+a cache:
 
-- the default (growing) cache counts its tokens in a Python int, returns only the filled part
-  and writes after what it holds; `length` is the position of the next token. Simpler to read,
-  and what the chapters use: `model(ids, kv_cache=cache)` again and again continues the sequence.
-- static=True keeps no position of its own: the new tokens are written where the model's
+- KVCache grows: it counts its tokens in a Python int, writes after what it holds and returns
+  only the filled part; `length` is the position of the next token. Simpler to read, and what
+  the chapters use: `model(ids, kv_cache=cache)` again and again continues the sequence.
+- StaticKVCache keeps no position of its own: the new tokens are written where the model's
   `cache_position` says (a device tensor the decoding loop owns, like litgpt's input_pos), and
   attention gets the whole buffer (the model masks the slots not yet written). Every decode step
   then has the same shapes and no Python number that changes, so `torch.compile` compiles the
@@ -26,9 +27,12 @@ import torch
 
 from .config import ModelConfig
 
+__all__ = ["Cache", "KVCache", "StaticKVCache", "mark_static_address"]
+
 
 class Cache(Protocol):
-    """What the model needs from a key/value cache (KVCache below implements it; so can a chapter's own)."""
+    """What the model needs from a key/value cache (KVCache and StaticKVCache implement it; so can
+    a chapter's own)."""
 
     @property
     def length(self) -> int | None:
@@ -52,82 +56,130 @@ class Cache(Protocol):
         ...
 
 
-class KVCache:
+class _Buffers:
+    """The K and V buffers both caches hold: (layers, batch, kv_heads, max_len, head_dim) each."""
+
     def __init__(
-        self,
-        config: ModelConfig,
-        batch_size: int,
-        max_len: int | None = None,
-        device=None,
-        dtype: torch.dtype = torch.float32,
-        static: bool = False,
+        self, config: ModelConfig, batch_size: int, max_len: int | None = None, device=None, dtype=torch.float32
     ):
         max_len = max_len or config.max_seq_len
-        if max_len > config.max_seq_len:
-            raise ValueError(f"KVCache max_len={max_len} exceeds the model's context max_seq_len={config.max_seq_len}.")
+        limit = config.context_length
+        if limit is not None and max_len > limit:
+            raise ValueError(
+                f"{type(self).__name__} max_len={max_len} exceeds the model's context of {limit} tokens "
+                f"(ModelConfig.context_length)."
+            )
         shape = (config.num_layers, batch_size, config.num_kv_heads, max_len, config.head_dim)
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
         self.max_len = max_len
-        self._length = 0
-        self.static = static
-        if static:
-            mark_static_address(self.k, self.v)  # fixed addresses, so a captured CUDA graph may write into them
-
-    def update(
-        self, layer: int, k: torch.Tensor, v: torch.Tensor, cache_position: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Store the new (B, KVH, T, d) keys/values and return all keys/values to attend over.
-
-        Growing: after the cached ones (cache_position, if given, names the same slots); returns
-        the filled part. Static: at cache_position (required); returns the whole buffer, unwritten
-        slots included."""
-        if self.static:
-            if cache_position is None:
-                raise ValueError(
-                    "A static KVCache is written where cache_position says: pass model(..., cache_position=...) "
-                    "(the slots of the new tokens, a device tensor), as minigpt.decoding.CachedDecoder does."
-                )
-            self.k[layer].index_copy_(2, cache_position, k)
-            self.v[layer].index_copy_(2, cache_position, v)
-            return self.k[layer], self.v[layer]
-        start = self._length
-        end = start + k.shape[2]
-        if end > self.max_len:
-            raise ValueError(f"KVCache is full: {start} + {k.shape[2]} tokens > max_len={self.max_len}.")
-        self.k[layer, :, :, start:end] = k
-        self.v[layer, :, :, start:end] = v
-        return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
-
-    def key_length(self, new_tokens: int) -> int:
-        """Keys `update` returns once new_tokens more are stored: the filled part, or (static) the
-        whole buffer."""
-        return self.max_len if self.static else self._length + new_tokens
-
-    def advance(self, n: int) -> None:
-        """Called by the model once all layers have stored their n new tokens. A static cache has
-        no position to move (its slots come with each call), so nothing runs inside a compiled step."""
-        if not self.static:
-            self._length += n
-
-    @property
-    def length(self) -> int | None:
-        """Tokens stored, which is also the position of the next token; None for a static cache,
-        whose positions are the caller's (cache_position)."""
-        return None if self.static else self._length
 
     def reorder(self, batch_index: torch.Tensor) -> None:
         """Keep rows batch_index (beam search picks which hypotheses continue)."""
         self.k = self.k.index_select(1, batch_index)
         self.v = self.v.index_select(1, batch_index)
 
-    def reset(self) -> None:
-        self._length = 0
-
     @property
     def nbytes(self) -> int:
         """Bytes allocated (for the full max_len)."""
         return self.k.numel() * self.k.element_size() + self.v.numel() * self.v.element_size()
+
+
+class KVCache(_Buffers):
+    """The growing cache: counts its tokens, writes after them, returns the filled part.
+
+    KVCache(config, batch_size, max_len=None (the model's max_seq_len), device=None, dtype=fp32)."""
+
+    def __init__(
+        self, config: ModelConfig, batch_size: int, max_len: int | None = None, device=None, dtype=torch.float32
+    ):
+        super().__init__(config, batch_size, max_len, device, dtype)
+        self._length = 0
+
+    def update(
+        self, layer: int, k: torch.Tensor, v: torch.Tensor, cache_position: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store the new (B, KVH, T, d) keys/values after the cached ones and return the filled part.
+        A cache_position, if given, must name those slots (length, length + 1, ...)."""
+        start = self._length
+        end = start + k.shape[2]
+        if end > self.max_len:
+            raise ValueError(f"KVCache is full: {start} + {k.shape[2]} tokens > max_len={self.max_len}.")
+        if cache_position is not None:
+            self._check_position(cache_position, start, end)
+        self.k[layer, :, :, start:end] = k
+        self.v[layer, :, :, start:end] = v
+        return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
+
+    @staticmethod
+    def _check_position(cache_position: torch.Tensor, start: int, end: int) -> None:
+        """A growing cache writes at its own length: a cache_position naming other slots would give
+        keys one place and rotary angles and mask another. Checked in full on CPU (free there); on
+        a GPU only the count, as reading the values would stall every step."""
+        if cache_position.shape != (end - start,) or (
+            cache_position.device.type == "cpu" and cache_position.tolist() != list(range(start, end))
+        ):
+            shown = cache_position.tolist() if cache_position.numel() <= 8 else f"shape {tuple(cache_position.shape)}"
+            raise ValueError(
+                f"cache_position {shown} does not name the slots a growing KVCache writes next ({start}..{end - 1}): "
+                f"it counts its own tokens. Leave cache_position out, or use a StaticKVCache, which is written "
+                f"where cache_position says."
+            )
+
+    def key_length(self, new_tokens: int) -> int:
+        """Keys `update` returns once new_tokens more are stored: the filled part."""
+        return self._length + new_tokens
+
+    def advance(self, n: int) -> None:
+        """Called by the model once all layers have stored their n new tokens."""
+        self._length += n
+
+    @property
+    def length(self) -> int:
+        """Tokens stored, which is also the position of the next token."""
+        return self._length
+
+    def reset(self) -> None:
+        self._length = 0
+
+
+class StaticKVCache(_Buffers):
+    """The cache for a compiled decode step: written at cache_position (required), attended whole.
+
+    Same constructor as KVCache. Its buffers keep their addresses (mark_static_address), so a
+    captured CUDA graph may write into them."""
+
+    def __init__(
+        self, config: ModelConfig, batch_size: int, max_len: int | None = None, device=None, dtype=torch.float32
+    ):
+        super().__init__(config, batch_size, max_len, device, dtype)
+        mark_static_address(self.k, self.v)
+
+    def update(
+        self, layer: int, k: torch.Tensor, v: torch.Tensor, cache_position: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store the new (B, KVH, T, d) keys/values at slots cache_position (T,) and return the whole
+        buffer, unwritten slots included (the model's mask hides them)."""
+        if cache_position is None:
+            raise ValueError(
+                "A StaticKVCache is written where cache_position says: pass model(..., cache_position=...) "
+                "(the slots of the new tokens, a device tensor), as minigpt.decoding.CachedDecoder does."
+            )
+        self.k[layer].index_copy_(2, cache_position, k)
+        self.v[layer].index_copy_(2, cache_position, v)
+        return self.k[layer], self.v[layer]
+
+    def key_length(self, new_tokens: int) -> int:
+        """Keys `update` returns: always the whole buffer."""
+        return self.max_len
+
+    def advance(self, n: int) -> None:
+        """Nothing to move: the slots come with each call, so nothing runs inside a compiled step."""
+
+    @property
+    def length(self) -> None:
+        """None: the positions are the caller's (cache_position)."""
+        return None
 
 
 def mark_static_address(*tensors: torch.Tensor) -> None:

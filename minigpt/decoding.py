@@ -1,12 +1,12 @@
 """What generation is built from: prompts as a batch, the special ids, and the two decoders.
 
-    as_batch(model, input_ids, attention_mask)  any accepted prompt form -> (ids (B, T), mask or None)
-    special_ids(model, tokenizer, eos, pad)      -> (eos ids, pad id), resolved and checked
+    prepare(model, input_ids, config, ...)      any accepted prompt form + settings -> Prompts, checked once
     CachedDecoder / UncachedDecoder              prefill() -> logits; step(tokens) -> logits; reorder(rows)
+    eval_mode(model)                             generation runs without dropout, then the modes are put back
 
-Sampling (minigpt.generate) and beam search (minigpt.beam) both drive a decoder: they differ
-only in how they choose tokens, not in how the next logits are computed. This module is below
-both, so neither imports the other for these.
+Sampling (minigpt.generate) and beam search (minigpt.beam) both start from `prepare` and drive a
+decoder: they differ only in how they choose tokens, not in how the next logits are computed.
+This module is below both, so neither imports the other for these.
 
 Batches of prompts of different lengths are padded on the left, so every row's last prompt token
 sits in the same column and all rows decode in step; the attention mask hides the padding and
@@ -15,37 +15,93 @@ position ids count only real tokens, as Hugging Face does.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 
-from .cache import KVCache, mark_static_address
+from .cache import KVCache, StaticKVCache, mark_static_address
+from .generation_config import GenerationConfig
+from .textstream import check_tokenizer
 
-__all__ = ["CachedDecoder", "UncachedDecoder", "as_batch", "special_ids", "warn_unmasked_padding"]
+__all__ = [
+    "CachedDecoder",
+    "Prompts",
+    "UncachedDecoder",
+    "eval_mode",
+    "pad_prompts",
+    "prepare",
+    "special_ids",
+    "warn_unmasked_padding",
+]
+
+
+@dataclass
+class Prompts:
+    """A batch of prompts ready to decode, with the settings it runs under; made once by `prepare`."""
+
+    ids: torch.Tensor  # (B, T) on the model's device, left-padded
+    mask: torch.Tensor | None  # (B, T) 1 = token, 0 = padding; None when no row is padded
+    eos_ids: list[int]  # ids that end a row ([] = none)
+    pad_id: int  # fills the rows that have ended
+    config: GenerationConfig  # max_new_tokens: what fits the context (a warning says if fewer than asked)
+
+
+def prepare(
+    model, input_ids, config: GenerationConfig, *, attention_mask=None, tokenizer=None, stacklevel: int = 3
+) -> Prompts:
+    """Everything checked before the first forward, once per call: the prompts padded into a batch,
+    the tokenizer against the model, the eos and pad ids resolved, padding without a mask warned
+    about, and max_new_tokens fitted to the model's context (a warning names both numbers)."""
+    ids, mask = pad_prompts(model, input_ids, attention_mask)
+    if tokenizer is not None:
+        check_tokenizer(model, tokenizer)
+    eos_ids, pad_id = special_ids(model, tokenizer, config.eos_token_id, config.pad_token_id)
+    warn_unmasked_padding(input_ids, attention_mask, pad_id, stacklevel=stacklevel + 1)
+    fits = _fit_new_tokens(model, ids.shape[1], config.max_new_tokens, stacklevel + 1)
+    if fits != config.max_new_tokens:
+        config = dataclasses.replace(config, max_new_tokens=fits)
+    return Prompts(ids, mask, eos_ids, pad_id, config)
+
+
+@contextlib.contextmanager
+def eval_mode(model) -> Iterator[None]:
+    """Run the body in eval mode (dropout off: greedy decoding is deterministic even right after
+    training), then put back each module's own mode."""
+    training = [m for m in model.modules() if m.training]
+    for m in training:
+        m.training = False
+    try:
+        yield
+    finally:
+        for m in training:
+            m.training = True
 
 
 class CachedDecoder:
     """Prefill the prompt in one forward, then one token per forward; the past is read from
     a KVCache preallocated for prompt + max_new_tokens (no reallocation while decoding).
 
-    compile=True: a static cache, written where this loop's `slot` (a device tensor) says; the
-    loop moves the slot between steps, outside the compiled step (see minigpt.cache)."""
+    compile=True: a StaticKVCache, written where this loop's `slot` (a device tensor) says; the
+    loop moves the slot between steps, outside the compiled step (see minigpt.cache). A growing
+    KVCache counts its own tokens: the slot is None and the model reads the position from it."""
 
     def __init__(self, model, ids: torch.Tensor, mask: torch.Tensor | None, max_new_tokens: int, compile: bool = False):
         b, t = ids.shape
         self.model, self.ids, self.length = model, ids, t
         dtype = next(model.parameters()).dtype
-        self.cache = KVCache(
-            model.config, b, max_len=t + max_new_tokens, device=ids.device, dtype=dtype, static=compile
-        )
+        cache_class = StaticKVCache if compile else KVCache
+        self.cache = cache_class(model.config, b, max_len=t + max_new_tokens, device=ids.device, dtype=dtype)
         # compile: every decode step has the same shapes (static cache), so it compiles once; on
         # a GPU "reduce-overhead" replays it as a CUDA graph, one launch instead of hundreds.
         self.forward = model
+        self.slot = None  # the static cache's next slot, (1,) on the device
         if compile:
             mode = "reduce-overhead" if ids.device.type == "cuda" else None
             self.forward = torch.compile(model, mode=mode, fullgraph=True, dynamic=False)
-        self.slot = None  # the static cache's next slot, (1,) on the device; None: the cache counts itself
-        if compile:
             self.slot = torch.full((1,), t, dtype=torch.long, device=ids.device)
             mark_static_address(self.slot)
         self.mask = self.positions = self.next_position = None
@@ -59,11 +115,6 @@ class CachedDecoder:
         """The padding mask over the keys attention will see (a static cache: its whole buffer)."""
         return None if self.mask is None else self.mask[:, : self.cache.key_length(new_tokens)]
 
-    def _slots(self, cache_position) -> dict:
-        """cache_position= for the static cache only: a growing one counts itself (and a model
-        that takes no cache_position, such as a test's stand-in, still works with it)."""
-        return {} if self.slot is None else {"cache_position": cache_position}
-
     def prefill(self) -> torch.Tensor:
         # eager even when compiling: prompt lengths vary, and a prompt is one forward anyway
         out = self.model(
@@ -71,7 +122,7 @@ class CachedDecoder:
             attention_mask=self._mask(self.length),
             position_ids=self.positions,
             kv_cache=self.cache,
-            **self._slots(torch.arange(self.length, device=self.ids.device)),
+            cache_position=None if self.slot is None else torch.arange(self.length, device=self.ids.device),
             logits_to_keep=1,
         )
         return out.logits[:, -1]
@@ -84,7 +135,7 @@ class CachedDecoder:
             attention_mask=self._mask(1),
             position_ids=self.next_position,
             kv_cache=self.cache,
-            **self._slots(self.slot),
+            cache_position=self.slot,
             logits_to_keep=1,
         )
         if self.slot is not None:
@@ -137,13 +188,11 @@ class UncachedDecoder:
 # ---- input checking --------------------------------------------------------------------------
 
 
-def as_batch(model, input_ids, attention_mask=None, max_new_tokens: int = 1):
+def pad_prompts(model, input_ids, attention_mask=None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Any accepted prompt form -> (ids (B, T) on the model's device, mask (B, T) or None).
 
     Ragged lists are left-padded (pad id 0; masked, so its value never matters). The mask is
     None when there is no padding, which lets the model use plain causal attention."""
-    if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}.")
     device = model.device
     if torch.is_tensor(input_ids):
         if input_ids.dtype.is_floating_point or input_ids.dtype == torch.bool or input_ids.dim() not in (1, 2):
@@ -157,7 +206,13 @@ def as_batch(model, input_ids, attention_mask=None, max_new_tokens: int = 1):
         ids = ids.to(device=device, dtype=torch.long)
         mask = None
         if attention_mask is not None:
-            mask = torch.as_tensor(attention_mask).reshape(ids.shape).to(device=device, dtype=torch.long)
+            mask = torch.as_tensor(attention_mask)
+            if mask.shape not in (input_ids.shape, ids.shape):
+                raise ValueError(
+                    f"attention_mask has shape {tuple(mask.shape)} but input_ids {tuple(input_ids.shape)}: one "
+                    f"entry per token (1 = token, 0 = padding), as a Hugging Face tokenizer returns them together."
+                )
+            mask = mask.reshape(ids.shape).to(device=device, dtype=torch.long)
             if (mask[:, 1:] < mask[:, :-1]).any():
                 raise ValueError(
                     "attention_mask has padding after real tokens; new tokens are appended on the "
@@ -181,27 +236,43 @@ def as_batch(model, input_ids, attention_mask=None, max_new_tokens: int = 1):
         ids = torch.tensor([[0] * (width - len(r)) + [int(x) for x in r] for r in rows], dtype=torch.long)
         mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], dtype=torch.long)
         ids, mask = ids.to(device), (None if bool(mask.all()) else mask.to(device))
-    v, context, t = model.config.vocab_size, model.config.max_seq_len, ids.shape[1]
+    v = model.config.vocab_size
     real = ids if mask is None else ids[mask.bool()]
     if real.numel() and (real.min() < 0 or real.max() >= v):
         raise ValueError(
             f"Token ids must be in 0..{v - 1} (the model's vocab_size is {v}); got min "
             f"{real.min().item()}, max {real.max().item()}. Was the prompt encoded with this model's tokenizer?"
         )
-    if t + max_new_tokens > context:
-        fix = (
-            f"Use max_new_tokens <= {context - t}, or keep only the last {context - max_new_tokens} prompt "
-            f"tokens (prompt[-{context - max_new_tokens}:])"
-            if t < context and max_new_tokens < context
-            else f"Keep prompt + new tokens within {context}, e.g. the last {context // 2} prompt tokens and "
-            f"max_new_tokens={context - context // 2}"
-        )
-        raise ValueError(
-            f"The prompt has {t} tokens (longest row, padding included) and max_new_tokens="
-            f"{max_new_tokens}: {t} + {max_new_tokens} = {t + max_new_tokens} is more than the model's "
-            f"context max_seq_len={context}. {fix}."
-        )
     return ids, mask
+
+
+def _fit_new_tokens(model, prompt_length: int, max_new_tokens: int, stacklevel: int) -> int:
+    """max_new_tokens, or fewer when the prompt leaves less room in the model's context (with a
+    warning that names both numbers); an error when the prompt alone fills the context.
+    stacklevel, here and in warn_unmasked_padding: the caller's frame, as warnings.warn counts."""
+    context, t = model.config.context_length, prompt_length
+    if context is None or t + max_new_tokens <= context:
+        return max_new_tokens
+    if t >= context:
+        raise ValueError(
+            f"The prompt has {t} tokens (longest row, padding included), which fills the model's context of "
+            f"{context} tokens: no new token fits. Keep only the last {context - min(max_new_tokens, context // 2)} "
+            f"prompt tokens (prompt[-{context - min(max_new_tokens, context // 2)}:])."
+        )
+    fits = context - t
+    fix = (
+        f"To get all {max_new_tokens}, keep only the last {context - max_new_tokens} prompt tokens "
+        f"(prompt[-{context - max_new_tokens}:])"
+        if max_new_tokens < context
+        else f"At most {context - 1} new tokens fit after a one-token prompt"
+    )
+    warnings.warn(
+        f"The prompt has {t} tokens (longest row, padding included) and the model's context is {context}: only "
+        f"{fits} new token{'s' * (fits != 1)} fit, not the {max_new_tokens} asked for (max_new_tokens={max_new_tokens}); "
+        f"generating {fits}. {fix}.",
+        stacklevel=stacklevel,
+    )
+    return fits
 
 
 _EMPTY = (
@@ -261,19 +332,32 @@ def _is_id(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) or type(x).__name__.startswith("int")
 
 
-def warn_unmasked_padding(input_ids, attention_mask, pad_id: int) -> None:
-    """Warn when a tensor batch looks left-padded (rows start with different numbers of pad ids)
-    but comes without attention_mask: the pads are then attended like text and change the
-    logits. Only a warning, as in transformers, because a leading pad id can be a real token
-    (minigpt prompts start with <|endoftext|>, which is also the pad id)."""
+def warn_unmasked_padding(input_ids, attention_mask, pad_id: int, stacklevel: int = 3) -> None:
+    """Warn when a tensor batch looks padded (rows start, or end, with different numbers of pad
+    ids) but comes without attention_mask: the pads are then read as text. Left pads change the
+    logits; right pads are worse, since each row continues after its pads, not after its text.
+    Only a warning, as in transformers, because a pad id can be a real token (minigpt prompts
+    start with <|endoftext|>, which is also the pad id)."""
     if not torch.is_tensor(input_ids) or input_ids.dim() != 2 or input_ids.shape[0] < 2 or attention_mask is not None:
         return
-    leading = (input_ids == pad_id).int().cumprod(dim=1).sum(dim=1)
-    if int(leading.max()) > int(leading.min()):
-        rows = [i for i, n in enumerate(leading.tolist()) if n > int(leading.min())]
-        warnings.warn(
-            f"input_ids rows {rows[:8]} start with more pad ids ({pad_id}) than others, but no attention_mask was "
-            f"given: the padding is read as text and changes the logits. Pass attention_mask (1 = token, "
-            f"0 = padding), or pass the prompts as a list of lists, which are padded and masked for you.",
-            stacklevel=3,
-        )
+    is_pad = (input_ids == pad_id).int()
+    leading = is_pad.cumprod(dim=1).sum(dim=1)
+    trailing = is_pad.flip(1).cumprod(dim=1).sum(dim=1)
+    for counts, where, harm, fix in (
+        (
+            trailing,
+            "end",
+            "each row continues after its pads, not after its text",
+            "Pad on the left instead (tokenizer.padding_side = 'left') and pass attention_mask",
+        ),
+        (leading, "start", "the padding is read as text and changes the logits", "Pass attention_mask"),
+    ):
+        if int(counts.max()) > int(counts.min()):
+            rows = [i for i, n in enumerate(counts.tolist()) if n > int(counts.min())]
+            warnings.warn(
+                f"input_ids rows {rows[:8]} {where} with more pad ids ({pad_id}) than others, but no attention_mask "
+                f"was given: {harm}. {fix} (1 = token, 0 = padding), or pass the prompts as a list of lists, "
+                f"which are padded and masked for you.",
+                stacklevel=stacklevel,
+            )
+            return

@@ -3,10 +3,12 @@
 `generate`, `stream`, `beam_search` and `python -m minigpt sample` all take their settings from
 one GenerationConfig, checked once, here, with errors that name the bad value and the fix. They
 also accept the settings as keyword arguments (`generate(model, ids, 20, temperature=0.8)`),
-which build the config: `GenerationConfig.build(config, **settings)`.
+which build the config: `GenerationConfig.build(config, **settings)`. The object then travels
+whole, down to the sampling chain (minigpt.sampling), and `greedy` is decided here only.
 
 Adding a sampling option: a field here (with its check), and its step in
-minigpt.sampling.transformations. Nothing else passes the settings on one by one.
+minigpt.sampling.transformations (and, if beam search cannot honour it, a line in
+`check_beam_search`). Nothing else passes the settings on one by one.
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ class GenerationConfig:
             )
         if self.seed is not None:
             _check_int("seed", self.seed, 0, "or None for an unseeded draw")
+            if self.seed >= 2**64:
+                raise ValueError(
+                    f"seed must be below 2**64 (torch's generators take a 64-bit seed), got {self.seed}: "
+                    f"e.g. seed % 2**64, or any smaller number."
+                )
         for name in ("use_cache", "compile"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
@@ -76,13 +83,31 @@ class GenerationConfig:
         if self.compile and not self.use_cache:
             raise ValueError("compile=True compiles the cached decode step: leave use_cache=True.")
         if self.num_beams > 1:
-            if self.compile:
-                raise ValueError("compile=True is for sampling and greedy decoding; beam search runs eagerly.")
-            if self.temperature != 0 or self.repetition_penalty != 1.0 or self.stop_strings:
-                raise ValueError(
-                    "Beam search here is deterministic and scores hypotheses by the model's log-probabilities: "
-                    "use temperature=0, repetition_penalty=1 and no stop_strings with num_beams > 1."
-                )
+            self.check_beam_search()
+
+    def check_beam_search(self, explain: bool = False) -> None:
+        """Raise a ValueError naming every setting that beam search (num_beams > 1) would not honour.
+
+        Beam search here is deterministic and ranks hypotheses by the model's own log-probabilities:
+        sampling's settings (temperature, top_k, top_p, repetition_penalty), stop_strings,
+        compile and stream's explain=True do not apply to it, and are refused rather than dropped.
+        Runs on construction when num_beams > 1; explain is not a setting, so a caller that has
+        one (the command line's --explain) passes it here."""
+        unsupported = {
+            "temperature": (self.temperature != 0, "use 0: beam search never samples"),
+            "top_k": (self.top_k != 0, "use 0"),
+            "top_p": (self.top_p != 1.0, "use 1.0"),
+            "repetition_penalty": (self.repetition_penalty != 1.0, "use 1.0"),
+            "stop_strings": (bool(self.stop_strings), "use None; rows end at eos_token_id"),
+            "compile": (self.compile, "use False; beam search runs eagerly"),
+            "explain": (explain, "use False; explaining is for sampling one token at a time, with stream()"),
+        }
+        bad = [f"{name}={getattr(self, name, explain)!r} ({fix})" for name, (on, fix) in unsupported.items() if on]
+        if bad:
+            raise ValueError(
+                f"Beam search (num_beams={self.num_beams}) is deterministic and scores hypotheses by the model's "
+                f"log-probabilities; it does not do: {'; '.join(bad)}. Drop those settings, or use num_beams=1."
+            )
 
     @classmethod
     def build(cls, config: GenerationConfig | None = None, **settings) -> GenerationConfig:
@@ -92,16 +117,29 @@ class GenerationConfig:
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = [k for k in settings if k not in names]
         if unknown:
-            close = difflib.get_close_matches(unknown[0], names, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise TypeError(f"Unknown generation setting {unknown[0]!r}.{hint} The settings are: {', '.join(names)}.")
+            name = unknown[0]
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = _TRANSFORMERS_NAMES.get(name) or (f" Did you mean {close[0]!r}?" if close else "")
+            raise TypeError(f"Unknown generation setting {name!r}.{hint} The settings are: {', '.join(names)}.")
         nullable = {"eos_token_id", "pad_token_id", "stop_strings", "seed"}
         changes = {k: v for k, v in settings.items() if v is not None or k in nullable}
         return dataclasses.replace(config or cls(), **changes)
 
     @property
     def greedy(self) -> bool:
+        """Temperature 0 means argmax (the limit of ever smaller temperatures), and top-k / top-p
+        cannot change an argmax: the one place that decides it."""
         return self.temperature == 0
+
+
+# Settings of transformers' generate() that minigpt spells differently: what to write instead.
+_TRANSFORMERS_NAMES = {
+    "do_sample": " Sampling here is temperature > 0 (e.g. temperature=1.0, or 0.7 for safer text); the default "
+    "temperature=0 is greedy decoding, transformers' do_sample=False.",
+    "max_length": " Say how many tokens to add with max_new_tokens (the prompt not counted).",
+    "num_return_sequences": " For several samples of one prompt, pass the prompt several times "
+    "([prompt] * n) with temperature > 0.",
+}
 
 
 def _is_number(value) -> bool:

@@ -12,8 +12,8 @@ The loss (minigpt.loss): `labels=` has Hugging Face's meaning (the input ids; sh
 -100 ignored: `model(ids, labels=ids)` is transformers' loss), `targets=` takes targets that are
 already shifted (position t predicts targets[t]), as the course's data pipeline makes them.
 
-A KV cache is anything with the `Cache` interface below (minigpt.cache.KVCache is the one the
-package ships). The model always works from `cache_position`, the slots of the new tokens
+A KV cache is anything with the `Cache` interface (minigpt.cache: KVCache grows, StaticKVCache
+is preallocated for compiled decoding). The model always works from `cache_position`, the slots of the new tokens
 (transformers' cache_position, litgpt's input_pos): given by the caller, or read from a cache that
 counts its tokens. From it come the position ids, the rotary angles, the mask and where the cache
 writes; after the blocks the model advances the cache, and nobody else does.
@@ -29,10 +29,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import hf_format
-from .attention import eager_attention, repeat_kv, sdpa_attention
+from .attention import attention_mask_for, eager_attention, repeat_kv, sdpa_attention
 from .cache import Cache
 from .config import ModelConfig
-from .loss import IGNORE_INDEX, cross_entropy, shift_labels
+from .loss import IGNORE_INDEX, causal_lm_loss
 from .rope import RotaryEmbedding, rope_frequencies
 
 __all__ = [
@@ -60,7 +60,7 @@ class RMSNorm(nn.Module):
     """x / rms(x) * weight. No mean subtraction and no bias (unlike LayerNorm); computed in
     fp32 because the mean of squares underflows and overflows easily in 16-bit formats."""
 
-    def __init__(self, hidden_size: int, eps: float = 1e-6):
+    def __init__(self, hidden_size: int, eps: float = 1e-5):  # ModelConfig.norm_eps's default
         super().__init__()
         self.weight = nn.Parameter(torch.ones(hidden_size))
         self.eps = eps
@@ -87,11 +87,15 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
 class Attention(nn.Module):
     """Grouped-query attention with RoPE: project, rotate, store in the cache, attend, project back.
 
-    Which kernel runs is the only difference between the two paths: `sdpa_attention` (fast, the
-    default) or, with output_attentions=True, `eager_attention`, which also returns the weights."""
+    The module knows its layer (layer_idx, as in Hugging Face's LlamaAttention), so it reads and
+    writes its own slice of the cache. Which kernel runs is the only difference between the two
+    paths: `sdpa_attention` (fast, the default) or, with output_attentions=True, `eager_attention`,
+    which also returns the weights. B batch, T new tokens, S keys (cached + new), nh query heads,
+    nkv key/value heads, hs head size."""
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig, layer_idx: int):
         super().__init__()
+        self.layer_idx = layer_idx
         self.num_heads = config.num_heads
         self.num_kv_heads = config.num_kv_heads
         self.head_dim = config.head_dim
@@ -106,28 +110,30 @@ class Attention(nn.Module):
         x: torch.Tensor,
         cos: torch.Tensor,
         sin: torch.Tensor,
+        *,
         mask: torch.Tensor | None = None,
         kv_cache: Cache | None = None,
-        layer_idx: int = 0,
-        output_attentions: bool = False,
         cache_position: torch.Tensor | None = None,
+        output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x (B, T, hidden); cos, sin (B, T, hs); mask (B|1, 1, T, S) bool or None (plain causal)."""
         b, t, _ = x.shape
-        q = self.q_proj(x).view(b, t, self.num_heads, self.head_dim).transpose(1, 2)
-        k = self.k_proj(x).view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)
-        v = self.v_proj(x).view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)
+        q = self.q_proj(x).view(b, t, self.num_heads, self.head_dim).transpose(1, 2)  # (B, nh, T, hs)
+        k = self.k_proj(x).view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)  # (B, nkv, T, hs)
+        v = self.v_proj(x).view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)  # (B, nkv, T, hs)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         if kv_cache is not None:
             # The cache stores K/V heads before repetition: GQA's memory saving is real.
-            k, v = kv_cache.update(layer_idx, k, v, cache_position)
+            k, v = kv_cache.update(self.layer_idx, k, v, cache_position)  # (B, nkv, S, hs)
         dropout = self.dropout if self.training else 0.0
         weights = None
         if output_attentions:
             groups = self.num_heads // self.num_kv_heads
-            out, weights = eager_attention(q, repeat_kv(k, groups), repeat_kv(v, groups), mask, dropout)
+            k, v = repeat_kv(k, groups), repeat_kv(v, groups)  # (B, nh, S, hs)
+            out, weights = eager_attention(q, k, v, mask, dropout)  # (B, nh, T, hs), weights (B, nh, T, S)
         else:
-            out = sdpa_attention(q, k, v, mask, dropout)
-        out = out.transpose(1, 2).reshape(b, t, self.num_heads * self.head_dim)
+            out = sdpa_attention(q, k, v, mask, dropout)  # (B, nh, T, hs)
+        out = out.transpose(1, 2).reshape(b, t, self.num_heads * self.head_dim)  # (B, T, nh * hs)
         return self.o_proj(out), weights
 
 
@@ -149,9 +155,8 @@ class Block(nn.Module):
 
     def __init__(self, config: ModelConfig, layer_idx: int):
         super().__init__()
-        self.layer_idx = layer_idx
         self.input_layernorm = RMSNorm(config.hidden_size, config.norm_eps)
-        self.self_attn = Attention(config)
+        self.self_attn = Attention(config, layer_idx)
         self.post_attention_layernorm = RMSNorm(config.hidden_size, config.norm_eps)
         self.mlp = MLP(config)
 
@@ -160,13 +165,20 @@ class Block(nn.Module):
         x: torch.Tensor,
         cos: torch.Tensor,
         sin: torch.Tensor,
+        *,
         mask: torch.Tensor | None = None,
         kv_cache: Cache | None = None,
-        output_attentions: bool = False,
         cache_position: torch.Tensor | None = None,
+        output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         attn_out, weights = self.self_attn(
-            self.input_layernorm(x), cos, sin, mask, kv_cache, self.layer_idx, output_attentions, cache_position
+            self.input_layernorm(x),
+            cos,
+            sin,
+            mask=mask,
+            kv_cache=kv_cache,
+            cache_position=cache_position,
+            output_attentions=output_attentions,
         )
         x = x + attn_out
         x = x + self.mlp(self.post_attention_layernorm(x))
@@ -206,38 +218,48 @@ class DecoderModel(nn.Module):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
     ) -> DecoderOutput:
+        self._check_input_ids(input_ids)
         b, t = input_ids.shape
         past = None  # the cached length when it is a Python number (then a mask may be skipped)
         if cache_position is None:
             past = kv_cache.length if kv_cache is not None else 0
             if past is None:
                 raise ValueError(
-                    "This KV cache does not count its tokens (a static KVCache): pass cache_position=, the "
+                    "This KV cache does not count its tokens (a StaticKVCache): pass cache_position=, the "
                     "slots of the new tokens (a (T,) device tensor), as minigpt.decoding.CachedDecoder does."
                 )
             cache_position = past + torch.arange(t, device=input_ids.device)
         elif kv_cache is None:
             raise ValueError("cache_position names slots of a KV cache: pass kv_cache= too (or position_ids=).")
         keys = kv_cache.key_length(t) if kv_cache is not None else t
-        if keys > self.config.max_seq_len:
+        context = self.config.context_length
+        if context is not None and keys > context:
             raise ValueError(
                 f"Sequence of {keys} tokens ({keys - t} cached + {t} new) is longer than the model's "
-                f"context max_seq_len={self.config.max_seq_len}. Shorten the input or keep only its "
-                f"last {self.config.max_seq_len} tokens."
+                f"context of {context} tokens (max_seq_len={self.config.max_seq_len}"
+                f"{', stretched by rope_scaling' if context != self.config.max_seq_len else ''}). Shorten the "
+                f"input or keep only its last {context} tokens."
             )
-        self._check_ids(input_ids)
         if position_ids is None:
             position_ids = cache_position.unsqueeze(0).expand(b, t)
         # Without padding, a prefill or a single new token that sees every key needs no mask
         # (SDPA's is_causal path); positions only the device knows get one.
         plain = attention_mask is None and past is not None and keys == past + t and (past == 0 or t == 1)
-        mask = None if plain else _attention_mask(attention_mask, b, cache_position, keys)
+        mask = None if plain else attention_mask_for(attention_mask, b, cache_position, keys)
 
         x = self.embed_tokens(input_ids)
         cos, sin = self.rotary_emb(x, position_ids)
         attentions, hidden_states = [], [x]
         for block in self.layers:
-            x, weights = block(x, cos, sin, mask, kv_cache, output_attentions, cache_position)
+            x, weights = block(
+                x,
+                cos,
+                sin,
+                mask=mask,
+                kv_cache=kv_cache,
+                cache_position=cache_position,
+                output_attentions=output_attentions,
+            )
             attentions.append(weights)
             hidden_states.append(x)
         if kv_cache is not None:
@@ -248,9 +270,21 @@ class DecoderModel(nn.Module):
             hidden_states=tuple(hidden_states) if output_hidden_states else None,
         )
 
-    def _check_ids(self, input_ids: torch.Tensor) -> None:
+    def _check_input_ids(self, input_ids) -> None:
+        """(B, T) integer ids in the vocabulary, or a message that says what to change (these would
+        fail deep inside the embedding or the attention, with a message about something else)."""
+        if not torch.is_tensor(input_ids):
+            raise TypeError(
+                f"input_ids must be a (batch, seq_len) tensor of token ids, got a {type(input_ids).__name__}: "
+                f"torch.tensor([ids]) makes one from a list (or use minigpt.generate, which takes lists)."
+            )
+        if input_ids.dtype.is_floating_point or input_ids.dtype.is_complex or input_ids.dtype == torch.bool:
+            raise ValueError(f"input_ids must be integer token ids (torch.long), got {input_ids.dtype}.")
+        if input_ids.dim() != 2:
+            fix = "add a batch dimension: ids[None] (or ids.unsqueeze(0))" if input_ids.dim() == 1 else "pass (B, T)"
+            raise ValueError(f"input_ids must have shape (batch, seq_len), got {tuple(input_ids.shape)}: {fix}.")
         if input_ids.device.type != "cpu" or _is_compiling() or not input_ids.numel():
-            # On CPU the check costs one pass over the ids; on a GPU it would stall every step
+            # On CPU the range check costs one pass over the ids; on a GPU it would stall every step
             # (a device-to-host sync), and an out-of-range id there ends in a device-side assert.
             return
         low, high = int(input_ids.min()), int(input_ids.max())
@@ -330,13 +364,9 @@ class MiniGPT(nn.Module):
         logits = self.lm_head(x)
         loss = None
         if labels is not None or targets is not None:
-            if labels is not None and targets is not None:
-                raise ValueError(
-                    "Pass labels= (unshifted, Hugging Face style) or targets= (already shifted), not both."
-                )
             if logits_to_keep:
                 raise ValueError("A loss needs logits at every position: leave logits_to_keep=0.")
-            loss = cross_entropy(logits, shift_labels(labels) if labels is not None else targets)  # pyright: ignore[reportArgumentType]
+            loss = causal_lm_loss(logits, labels=labels, targets=targets)
         return CausalLMOutput(logits=logits, loss=loss, attentions=out.attentions, hidden_states=out.hidden_states)
 
     # ---- conveniences ------------------------------------------------------------------
@@ -372,23 +402,3 @@ def _is_compiling() -> bool:
     """True while torch.compile traces (torch.compiler.is_compiling, torch >= 2.3)."""
     check = getattr(torch.compiler, "is_compiling", None) or torch._dynamo.is_compiling  # pyright: ignore[reportAttributeAccessIssue]
     return check()
-
-
-def _attention_mask(
-    attention_mask: torch.Tensor | None, b: int, cache_position: torch.Tensor, keys: int
-) -> torch.Tensor:
-    """Boolean (B|1, 1, T, keys) mask, True = may attend: causal by position, and padding hidden."""
-    query_pos = cache_position[:, None]
-    key_pos = torch.arange(keys, device=cache_position.device)[None, :]
-    mask = (key_pos <= query_pos)[None, None]  # causal
-    if attention_mask is not None:
-        if attention_mask.shape != (b, keys):
-            raise ValueError(
-                f"attention_mask has shape {tuple(attention_mask.shape)}, expected ({b}, {keys}): one entry "
-                f"per cached and new token."
-            )
-        mask = mask & attention_mask.bool()[:, None, None, :]
-        # A padding query may see no key at all; letting it see itself keeps softmax finite.
-        # Its output is never used.
-        mask = mask | (key_pos == query_pos)[None, None]
-    return mask

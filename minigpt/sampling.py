@@ -10,10 +10,13 @@ The order is Hugging Face's (`transformers` applies its logits processors in thi
 same settings mean the same distribution in both libraries. Removed tokens get logit -inf, so
 after softmax their probability is exactly 0.
 
+The settings arrive whole, as one GenerationConfig (minigpt.generation_config), or as its fields
+given as keywords, which build one.
+
 Greedy decoding is the limit temperature -> 0: dividing by a tiny temperature makes the largest
 logit dominate softmax completely. Top-k (k >= 1) and top-p always keep the most likely token,
-so greedy is also the limit of every filtered distribution; `choose_next` therefore treats
-temperature 0 as argmax and ignores top-k / top-p there.
+so greedy is also the limit of every filtered distribution; temperature 0 is therefore argmax
+(GenerationConfig.greedy, the one place that decides it) and top-k / top-p are skipped there.
 """
 
 from __future__ import annotations
@@ -26,13 +29,6 @@ import torch
 from .generation_config import GenerationConfig
 
 NEG_INF = float("-inf")
-
-
-def check_sampling_args(
-    temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0, repetition_penalty: float = 1.0
-) -> None:
-    """Raise a ValueError that says what is wrong and what is allowed (GenerationConfig's checks)."""
-    GenerationConfig(temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty)
 
 
 # ---- the transformations: logits in, logits out ----------------------------------------------
@@ -87,66 +83,56 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
 
 
 def transformations(
-    logits: torch.Tensor,
-    temperature: float = 0.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    repetition_penalty: float = 1.0,
-    seen: torch.Tensor | None = None,
+    logits: torch.Tensor, settings: GenerationConfig, seen: torch.Tensor | None = None
 ) -> Iterator[tuple[str, torch.Tensor]]:
     """THE chain, in the order applied: (name, logits after that step) for each active step.
 
     Sampling (`choose_next`) draws from the last logits it yields; `explain_logits` shows the
-    distribution after each. temperature 0 (greedy) stops after the repetition penalty: what is
-    left is an argmax, which temperature, top-k and top-p cannot change. A new transformation is
-    one more step here (and its setting in GenerationConfig)."""
-    if repetition_penalty != 1.0:
+    distribution after each. Greedy settings (temperature 0) stop after the repetition penalty:
+    what is left is an argmax, which temperature, top-k and top-p cannot change. A new
+    transformation is one more step here (and its setting in GenerationConfig)."""
+    if settings.repetition_penalty != 1.0:
         if seen is None:
             raise ValueError("repetition_penalty needs seen= (bool, like logits: True where a token occurred).")
-        logits = apply_repetition_penalty(logits, seen, repetition_penalty)
+        logits = apply_repetition_penalty(logits, seen, settings.repetition_penalty)
         yield "repetition_penalty", logits
-    if temperature == 0:
+    if settings.greedy:
         return
-    if temperature != 1.0:
-        logits = apply_temperature(logits, temperature)
+    if settings.temperature != 1.0:
+        logits = apply_temperature(logits, settings.temperature)
         yield "temperature", logits
-    if 0 < top_k < logits.shape[-1]:
-        logits = top_k_filter(logits, top_k)
+    if 0 < settings.top_k < logits.shape[-1]:
+        logits = top_k_filter(logits, settings.top_k)
         yield "top_k", logits
-    if top_p < 1.0:
-        logits = top_p_filter(logits, top_p)
+    if settings.top_p < 1.0:
+        logits = top_p_filter(logits, settings.top_p)
         yield "top_p", logits
 
 
-def final_logits(
-    logits: torch.Tensor,
-    temperature: float = 0.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    repetition_penalty: float = 1.0,
-    seen: torch.Tensor | None = None,
-) -> torch.Tensor:
+def final_logits(logits: torch.Tensor, settings: GenerationConfig, seen: torch.Tensor | None = None) -> torch.Tensor:
     """The logits after the whole chain (what a token is chosen from)."""
     final = logits
-    for _, final in transformations(logits, temperature, top_k, top_p, repetition_penalty, seen):  # noqa: B007
+    for _, final in transformations(logits, settings, seen):  # noqa: B007
         pass
     return final
 
 
 def choose_next(
     logits: torch.Tensor,
-    temperature: float = 0.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    repetition_penalty: float = 1.0,
+    settings: GenerationConfig | None = None,
+    *,
     seen: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    **overrides,
 ) -> torch.Tensor:
-    """(B, V) logits -> (B,) chosen token ids: argmax when temperature is 0, else a sample."""
-    logits = final_logits(logits, temperature, top_k, top_p, repetition_penalty, seen)
-    if temperature == 0:
-        return logits.argmax(dim=-1)
-    return draw(softmax(logits), generator)
+    """(B, V) logits -> (B,) chosen token ids: the argmax for greedy settings, else a sample.
+
+    settings: a GenerationConfig (the sampler passes its own), and/or its fields as keywords
+    (`choose_next(logits, temperature=0.8, top_k=50)`), which build one."""
+    if settings is None or overrides:
+        settings = GenerationConfig.build(settings, **overrides)
+    final = final_logits(logits, settings, seen)
+    return final.argmax(dim=-1) if settings.greedy else draw(softmax(final), generator)
 
 
 def draw(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -159,26 +145,31 @@ def draw(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch
 
 def explain_logits(
     logits: torch.Tensor,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    repetition_penalty: float = 1.0,
+    settings: GenerationConfig | None = None,
+    *,
     seen: torch.Tensor | None = None,
+    **overrides,
 ) -> dict[str, torch.Tensor]:
     """The probability distribution after each transformation, in the order applied.
 
+    settings: a GenerationConfig and/or its fields as keywords (`explain_logits(logits,
+    temperature=0.7, top_p=0.9)`); with neither, temperature 1 (the model's own distribution).
     Returns {"model": softmax(logits), then "repetition_penalty", "temperature", "top_k", "top_p"
     for those that are active}; the last entry is the distribution actually sampled from. With
-    temperature 0 the last entry is "greedy", a one-hot vector on the argmax."""
-    check_sampling_args(temperature, top_k, top_p, repetition_penalty)
+    greedy settings (temperature 0) the last entry is "greedy", a one-hot vector on the argmax."""
+    if settings is None or overrides:
+        settings = GenerationConfig.build(settings or _MODEL_DISTRIBUTION, **overrides)
     steps = {"model": softmax(logits)}
     final = logits
-    for name, final in transformations(logits, temperature, top_k, top_p, repetition_penalty, seen):
+    for name, final in transformations(logits, settings, seen):
         steps[name] = softmax(final)
-    if temperature == 0:
+    if settings.greedy:
         greedy = torch.zeros_like(steps["model"])
         steps["greedy"] = greedy.scatter_(-1, final.argmax(dim=-1, keepdim=True), 1.0)
     return steps
+
+
+_MODEL_DISTRIBUTION = GenerationConfig(temperature=1.0)  # explain_logits' default: the model, unfiltered
 
 
 def softmax(logits: torch.Tensor) -> torch.Tensor:

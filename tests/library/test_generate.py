@@ -141,10 +141,10 @@ def test_static_cache_gives_the_same_logits(kv_heads, padded, monkeypatch):
 
 
 def test_the_model_advances_a_growing_cache_and_a_static_one_is_written_where_told(model):
-    from minigpt.cache import KVCache
+    from minigpt.cache import KVCache, StaticKVCache
 
     growing = KVCache(model.config, 1, max_len=20)
-    static = KVCache(model.config, 1, max_len=20, static=True)
+    static = StaticKVCache(model.config, 1, max_len=20)
     ids = torch.tensor([[1, 2, 3, 4]])
     with torch.inference_mode():
         model(ids[:, :3], kv_cache=growing)
@@ -360,7 +360,9 @@ class TableModel(nn.Module):
     def device(self):
         return self.logits.device
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, kv_cache=None, logits_to_keep=0):
+    def forward(
+        self, input_ids, attention_mask=None, position_ids=None, kv_cache=None, cache_position=None, logits_to_keep=0
+    ):
         if kv_cache is not None:
             kv_cache.advance(input_ids.shape[1])
         logits = self.logits[input_ids]
@@ -584,13 +586,27 @@ def test_empty_prompt_is_an_error(model, prompt):
         generate(model, prompt, 5)
 
 
-def test_too_long_says_the_numbers_and_the_fix(model):
-    with pytest.raises(ValueError) as e:
-        generate(model, list(range(200)), 100)  # 200 + 100 > 256
-    message = str(e.value)
-    assert "200" in message and "100" in message and "300" in message and "256" in message
-    assert "max_new_tokens <= 56" in message and "last 156" in message
-    generate(model, list(range(200)), 56)  # exactly fits
+def test_a_prompt_that_leaves_less_room_gets_what_fits_with_a_warning(model):
+    """Context 256: a 200-token prompt leaves room for 56 of the 100 new tokens asked for. Before,
+    the command line clipped silently (a 506-token prompt gave 6 of 200 tokens and no note)."""
+    prompt = list(range(200))
+    with pytest.warns(UserWarning) as record:
+        out = generate(model, prompt, 100, eos_token_id=[])
+    assert len(record) == 1 and record[0].filename == __file__  # points at the caller's line
+    message = str(record[0].message)
+    assert "200 tokens" in message and "context is 256" in message
+    assert "only 56 new tokens fit, not the 100 asked for" in message and "last 156 prompt tokens" in message
+    assert out == generate(model, prompt, 56, eos_token_id=[])  # exactly fits: no warning
+    with pytest.warns(UserWarning, match="only 1 new token fit"):
+        assert len(list(stream(model, list(range(255)), 5))) == 1
+    with pytest.raises(ValueError, match="fills the model's context of 256 tokens"):
+        generate(model, list(range(256)), 5)
+
+
+def test_no_warning_when_everything_fits(model):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        generate(model, list(range(200)), 56, eos_token_id=[])
 
 
 @pytest.mark.parametrize(
@@ -675,3 +691,102 @@ def test_ids_beyond_the_tokenizer_are_never_chosen():
     for args in (dict(), dict(temperature=1.5, seed=0), dict(repetition_penalty=1.3)):
         out = generate(model, [1, 2, 3], 60, eos_token_id=[], tokenizer=tok, **args)
         assert max(out) < 257
+
+
+# ---- silent wrong answers, now said out loud ---------------------------------------------------
+
+
+def test_right_padding_without_a_mask_is_warned_about(model):
+    """Right-padded rows continue after their pads, not after their text (transformers warns too).
+    Pad id 0 (no eos, no tokenizer)."""
+    ids = torch.tensor([[5, 6, 7, 8], [9, 10, 0, 0]])
+    with pytest.warns(UserWarning, match=r"rows \[1\] end with more pad ids \(0\).*continues after its pads.*left"):
+        generate(model, ids, 3)
+    with pytest.warns(UserWarning, match=r"rows \[1\] start with more pad ids"):
+        generate(model, torch.tensor([[5, 6, 7, 8], [0, 0, 9, 10]]), 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same rows padded on the left with their mask: nothing to say
+        generate(
+            model, torch.tensor([[5, 6, 7, 8], [0, 0, 9, 10]]), 3, attention_mask=torch.tensor([[1] * 4, [0, 0, 1, 1]])
+        )
+
+
+def dropout_model():
+    config = ModelConfig.from_preset("tiny", dropout=0.5, max_seq_len=64)
+    return randomize(MiniGPT(config), std=0.3).train()  # as a model is right after Trainer.train()
+
+
+@pytest.mark.parametrize("entry", ["generate", "stream", "beam", "sequence_logprob"])
+def test_generation_runs_in_eval_mode_and_puts_the_mode_back(entry):
+    """Right after training a model is in train mode; with dropout on, two greedy calls used to
+    differ. Generation now runs without dropout, and each module gets its own mode back."""
+    model = dropout_model()
+    model.lm_head.eval()  # a module the user set apart keeps its own mode
+    runs = {
+        "generate": lambda: generate(model, [1, 2, 3], 12, eos_token_id=[]),
+        "stream": lambda: [s.token for s in stream(model, [1, 2, 3], 12, eos_token_id=[])],
+        "beam": lambda: beam_search(model, [1, 2, 3], 6, num_beams=2, eos_token_id=[])[0][0].tokens,
+        "sequence_logprob": lambda: sequence_logprob(model, [1, 2, 3], [4, 5, 6]),
+    }
+    first, second = runs[entry](), runs[entry]()
+    assert first == second
+    assert model.training and model.model.layers[0].self_attn.training and not model.lm_head.training
+    model.eval()
+    assert runs[entry]() == first  # the eval-mode answer
+
+
+def test_do_sample_says_that_sampling_is_a_temperature(model):
+    with pytest.raises(TypeError, match=r"'do_sample'\. Sampling here is temperature > 0") as e:
+        generate(model, [1, 2, 3], 5, do_sample=True)
+    assert "compile" not in str(e.value).split("The settings are")[0]  # no "Did you mean 'compile'?"
+    with pytest.raises(TypeError, match="max_new_tokens"):
+        generate(model, [1, 2, 3], max_length=20)
+
+
+def test_a_seed_past_64_bits_is_a_clear_error(model):
+    with pytest.raises(ValueError, match=r"seed must be below 2\*\*64"):
+        generate(model, [1, 2, 3], 5, temperature=1.0, seed=2**64)
+    generate(model, [1, 2, 3], 5, temperature=1.0, seed=2**64 - 1)  # the largest one works
+
+
+def test_a_mask_of_the_wrong_shape_is_a_clear_error(model):
+    ids = torch.tensor([[1, 2, 3], [4, 5, 6]])
+    with pytest.raises(ValueError, match=r"attention_mask has shape \(2, 4\) but input_ids \(2, 3\)"):
+        generate(model, ids, 5, attention_mask=torch.ones(2, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"attention_mask has shape \(6,\)"):
+        generate(model, ids, 5, attention_mask=torch.ones(6, dtype=torch.long))
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        dict(top_k=5),
+        dict(top_p=0.9),
+        dict(temperature=0.8),
+        dict(repetition_penalty=1.3),
+        dict(stop_strings=["x"]),
+        dict(compile=True),
+    ],
+    ids=lambda s: next(iter(s)),
+)
+def test_beam_search_refuses_what_it_does_not_do(model, setting):
+    """Before, top_k and top_p were dropped without a word under num_beams > 1."""
+    name = next(iter(setting))
+    for run in (
+        lambda: generate(model, [1, 2, 3], 5, num_beams=2, **setting),
+        lambda: beam_search(model, [1, 2, 3], 5, num_beams=2, **setting),
+    ):
+        with pytest.raises(ValueError, match=rf"Beam search \(num_beams=2\).*does not do: {name}="):
+            run()
+
+
+def test_check_beam_search_names_every_conflict_and_explain():
+    """What the command line calls with its --explain flag: one error that lists them all."""
+    from minigpt.generation_config import GenerationConfig
+
+    config = GenerationConfig(num_beams=3)
+    config.check_beam_search()  # nothing to refuse
+    with pytest.raises(ValueError, match=r"explain=True \(use False; explaining is for sampling"):
+        config.check_beam_search(explain=True)
+    with pytest.raises(ValueError, match=r"top_k=5 .*; top_p=0\.9 .*; repetition_penalty=1\.2"):
+        GenerationConfig(num_beams=3, top_k=5, top_p=0.9, repetition_penalty=1.2)

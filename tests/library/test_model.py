@@ -202,3 +202,66 @@ def test_torch_compile_gives_the_same_logits():
         compiled = torch.compile(model, backend="aot_eager")  # traces the graph without a C++ toolchain
         got = compiled(ids).logits
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+
+
+# ---- each attention module knows its layer; calls go by keyword -------------------------------
+
+
+def test_each_attention_writes_its_own_layer_of_the_cache():
+    """The layer index belongs to the module (as in transformers' LlamaAttention): calling one
+    layer's attention on its own fills that layer's slice of the cache and no other. Before, the
+    index was a positional argument defaulting to 0, so a forgotten one wrote layer 0's keys."""
+    model = make()
+    assert [block.self_attn.layer_idx for block in model.model.layers] == list(range(model.config.num_layers))
+    x = torch.randn(1, 5, model.config.hidden_size)
+    cos, sin = model.model.rotary_emb(x, torch.arange(5)[None])
+    cache = KVCache(model.config, batch_size=1, max_len=8)
+    with torch.no_grad():
+        model.model.layers[1].self_attn(x, cos, sin, kv_cache=cache)
+    assert cache.k[0].abs().max() == 0 and cache.v[0].abs().max() == 0
+    assert cache.k[1, :, :, :5].abs().min() > 0 and cache.k[1, :, :, 5:].abs().max() == 0
+    with pytest.raises(TypeError):  # everything after x, cos, sin is keyword-only
+        model.model.layers[1].self_attn(x, cos, sin, None, cache)
+
+
+def test_rmsnorm_has_the_configs_default_eps():
+    """One default: RMSNorm alone and every ModelConfig use the same eps (it was 1e-6 vs 1e-5)."""
+    from minigpt.model import RMSNorm
+
+    assert RMSNorm(8).eps == ModelConfig().norm_eps == 1e-5
+
+
+def test_one_dimensional_ids_say_to_add_a_batch_dimension():
+    model = make()
+    with pytest.raises(ValueError, match=r"shape \(batch, seq_len\), got \(6,\): add a batch dimension: ids\[None\]"):
+        model(torch.arange(6))
+    with pytest.raises(ValueError, match="integer token ids"):
+        model(torch.zeros(1, 6))
+    with pytest.raises(TypeError, match=r"torch.tensor\(\[ids\]\)"):
+        model([1, 2, 3])
+
+
+def test_a_single_token_with_labels_says_why_there_is_no_loss():
+    """labels= are shifted inside, so one token leaves nothing to predict: 0/0. transformers
+    returns nan without a word; here it is an error that says why."""
+    model = make()
+    ids = torch.tensor([[5]])
+    with pytest.raises(ValueError, match="single token has no next token to predict"):
+        model(ids, labels=ids)
+    with pytest.warns(UserWarning, match="mean loss is over no positions"):
+        loss = model(torch.tensor([[5, 6]]), labels=torch.tensor([[5, -100]])).loss
+    assert loss is not None and torch.isnan(loss)
+    assert torch.isfinite(model(torch.tensor([[5, 6]]), labels=torch.tensor([[5, 6]])).loss)  # pyright: ignore[reportArgumentType]
+
+
+def test_a_growing_cache_refuses_a_cache_position_it_does_not_write():
+    """A growing cache writes after what it holds; a cache_position naming other slots would give
+    the keys one place and the rotary angles and the mask another: an error, not a silent mix."""
+    model = make()
+    cache = KVCache(model.config, batch_size=1, max_len=16)
+    ids = torch.tensor([[1, 2, 3]])
+    with torch.no_grad():
+        model(ids, kv_cache=cache, cache_position=torch.arange(3))  # the slots it writes: fine
+        with pytest.raises(ValueError, match=r"cache_position \[5\] does not name the slots .* \(3\.\.3\)"):
+            model(ids[:, :1], kv_cache=cache, cache_position=torch.tensor([5]))
+    assert cache.length == 3

@@ -1,4 +1,4 @@
-"""rope_scaling (position interpolation, dynamic NTK, YaRN) against transformers' own code.
+"""rope_scaling (position interpolation, dynamic NTK, YaRN, Llama 3's) against transformers' own code.
 
 The reference is transformers: its rope init functions (modeling_rope_utils.py) for the
 frequency tables, LlamaForCausalLM / Qwen2ForCausalLM for whole-model logits, both directions
@@ -7,11 +7,12 @@ through config.json. Position interpolation is also checked against its definiti
 
 import json
 import math
+import warnings
 
 import pytest
 import torch
 from conftest import randomize
-from minigpt import MiniGPT, ModelConfig
+from minigpt import MiniGPT, ModelConfig, generate
 from minigpt.model import RotaryEmbedding, rope_frequencies
 
 transformers = pytest.importorskip("transformers")
@@ -30,6 +31,15 @@ SCALINGS = {
         "beta_fast": 16,
         "beta_slow": 2,
         "attention_factor": 1.3,
+    },
+    # Llama 3.1's values (factor 8, low 1, high 4) over the small window: with head_dim 16 one pair
+    # turns faster than WINDOW / 4 (kept), one between (blended), the rest slower than WINDOW (divided)
+    "llama3": {
+        "rope_type": "llama3",
+        "factor": 8.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_position_embeddings": WINDOW,
     },
 }
 
@@ -146,7 +156,7 @@ def test_transformers_folder_with_rope_scaling_gives_equal_logits(family, name, 
     assert not torch.allclose(logits_of(plain.eval(), ids), logits_of(ours, ids), atol=1e-3)  # scaling did something
 
 
-@pytest.mark.parametrize("name", ["linear", "dynamic", "yarn"])
+@pytest.mark.parametrize("name", ["linear", "dynamic", "yarn", "llama3"])
 def test_minigpt_folder_with_rope_scaling_loads_into_transformers(name, tmp_path):
     scaling = dict(SCALINGS[name])
     if name == "dynamic":
@@ -184,10 +194,18 @@ def test_default_rope_type_means_no_scaling():
 @pytest.mark.parametrize(
     "scaling, fragment",
     [
-        ({"rope_type": "llama3", "factor": 8.0}, "rope_type='llama3' is not implemented"),
-        ({"rope_type": "linear"}, "factor must be a number >= 1"),
-        ({"rope_type": "linear", "factor": 0.5}, "factor must be a number >= 1"),
-        ({"rope_type": "linear", "factor": "2"}, "factor must be a number >= 1"),
+        ({"rope_type": "longrope", "factor": 8.0}, "rope_type='longrope' is not implemented"),
+        ({"rope_type": "linear"}, "factor must be a finite number >= 1"),
+        ({"rope_type": "linear", "factor": 0.5}, "factor must be a finite number >= 1"),
+        ({"rope_type": "linear", "factor": "2"}, "factor must be a finite number >= 1"),
+        ({"rope_type": "linear", "factor": math.inf}, "factor must be a finite number >= 1"),
+        ({"rope_type": "linear", "factor": math.nan}, "factor must be a finite number >= 1"),
+        ({"rope_type": "yarn", "factor": 2.0, "beta_fast": math.inf}, "beta_fast must be a positive finite"),
+        ({"rope_type": "llama3", "factor": 8.0, "high_freq_factor": 4.0}, "needs low_freq_factor"),
+        (
+            {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 4.0, "high_freq_factor": 1.0},
+            "high_freq_factor=1.0 must be > low_freq_factor=4.0",
+        ),
         ({"rope_type": "linear", "factor": 2.0, "beta_fast": 3}, r"does not take \['beta_fast'\]"),
         ({"rope_type": "dynamic", "factor": 2.0, "original_max_position_embeddings": 0}, "trained window"),
         ({"rope_type": "yarn", "factor": 2.0, "beta_fast": 1, "beta_slow": 4}, "beta_fast=1.0 must be >= beta_slow"),
@@ -200,7 +218,7 @@ def test_bad_rope_scaling_fails_clearly(scaling, fragment):
         ModelConfig.from_preset("tiny", rope_scaling=scaling)
 
 
-@pytest.mark.parametrize("name", ["linear", "yarn"])
+@pytest.mark.parametrize("name", ["linear", "yarn", "llama3"])
 def test_kv_cached_decoding_with_static_scalings_equals_the_full_forward(name):
     """linear and yarn do not depend on the length: prefill + one-token steps give the logits
     of one forward pass over the whole sequence (dynamic does not, see RotaryEmbedding)."""
@@ -216,3 +234,59 @@ def test_kv_cached_decoding_with_static_scalings_equals_the_full_forward(name):
         for t in range(WINDOW, ids.shape[1]):
             steps.append(model(ids[:, t : t + 1], kv_cache=cache).logits)
     torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-4, rtol=0)
+
+
+def test_llama3_keeps_fast_pairs_divides_slow_ones_and_blends_between():
+    """Llama 3.1's rule by its definition, on the test window: wavelength 2 pi / speed against
+    WINDOW / high_freq_factor = 8 and WINDOW / low_freq_factor = 32 positions."""
+    plain, _ = rope_frequencies(16, 10000.0)
+    ours, factor = rope_frequencies(
+        16, 10000.0, ModelConfig.from_preset("tiny", rope_scaling=SCALINGS["llama3"]).rope_scaling
+    )
+    wavelength = 2 * math.pi / plain
+    assert wavelength[0] < 8 < wavelength[1] < 32 < wavelength[2] and factor == 1.0
+    assert ours[0] == plain[0]  # short wavelength: kept
+    torch.testing.assert_close(ours[2:], plain[2:] / 8)  # long: interpolated
+    blend = (WINDOW / wavelength[1] - 1.0) / (4.0 - 1.0)  # 0 at 32 positions, 1 at 8
+    torch.testing.assert_close(ours[1], (1 - blend) * plain[1] / 8 + blend * plain[1])
+
+
+# ---- a scaled model runs as long as its scaling says ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "scaling",
+    [{"rope_type": "linear", "factor": 4.0}, {"rope_type": "dynamic", "factor": 2.0}],
+    ids=["linear-4", "dynamic-2"],
+)
+def test_a_scaled_model_runs_as_far_as_transformers_runs_it(scaling, tmp_path):
+    """The config transformers itself writes: max_position_embeddings 64 and a scaling. transformers
+    runs 200 tokens; minigpt refused at 64 (linear) and 128 (dynamic, factor x window) before. Now
+    linear reaches 4 x 64 = 256 and dynamic NTK, which recomputes its base for any length, has no
+    limit; the logits past the original length are transformers' own."""
+    config = transformers.LlamaConfig(
+        vocab_size=300,
+        hidden_size=64,
+        intermediate_size=160,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+        rms_norm_eps=1e-6,
+        rope_parameters={**scaling, "rope_theta": 10000.0},
+    )
+    reference = transformers.LlamaForCausalLM(config).eval()
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(5)
+        for n, p in reference.named_parameters():
+            p.copy_((1.0 if "norm" in n else 0.0) + 0.1 * torch.randn(p.shape, generator=g))
+    reference.save_pretrained(tmp_path)
+    ours = MiniGPT.from_pretrained(tmp_path)
+    assert ours.config.context_length == (256 if scaling["rope_type"] == "linear" else None)
+    ids = torch.randint(0, 300, (1, 200), generator=torch.Generator().manual_seed(6))
+    torch.testing.assert_close(logits_of(ours, ids), logits_of(reference, ids), atol=2e-5, rtol=0)
+    # and generation goes past the original 64 positions without a warning or an error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = generate(ours, ids[0, :60].tolist(), 40, eos_token_id=[])
+    assert len(out) == 100
