@@ -6,21 +6,22 @@ A checkpoint is a folder `checkpoints/step-0000500/` holding
     trainer_state.json               step, data position, configs, metrics history (plain JSON)
     optimizer.pt                     AdamW moments, grad-scaler state, RNG states: tensors, dicts,
                                      lists and numbers only, read back with torch.load(weights_only=True)
-    tokenizer.json                   when the run has one, so a checkpoint is self-contained
+    tokenizer.json (+ its config)    when the run has one, so a checkpoint is self-contained; its
+                                     sha256 is recorded in config.json and trainer_state.json
 
 `export_checkpoint` turns one into the folder a user shares (weights in bf16, say, the tokenizer
 with its tokenizer_config.json): what `python -m minigpt export` does.
 
 Crash safety: everything is written into `.tmp-step-0000500/` first and the folder is renamed
-when complete. A rename is atomic, so a folder named `step-*` is always whole; a run killed
-while saving leaves a `.tmp-*` folder, which the loader ignores and the next save removes.
+when complete. A rename is atomic, so a folder named `step-*` is always whole. A save that fails
+(a full disk) removes its `.tmp-*` folder and raises; a run killed while saving leaves one, which
+the loader ignores and the next save removes.
 """
 
 from __future__ import annotations
 
 import errno
 import json
-import os
 import pickle
 import re
 import shutil
@@ -30,8 +31,9 @@ from pathlib import Path
 
 import torch
 
-from .devices import dtype_from_name
-from .hf import WEIGHTS_NAME, load_state_dict, raise_if_disk_full, save_pretrained
+from .files import fsync_dir, fsync_tree, raise_if_disk_full
+from .hf_config import weight_dtype
+from .hf_format import WEIGHTS_NAME, check_tokenizer_sha256, load_state_dict, pretrained_files, save_pretrained
 from .model import MiniGPT
 from .tokenizer import Tokenizer
 
@@ -53,10 +55,9 @@ def save_checkpoint(root, step: int, model, state: dict, tensors: dict, tokenize
     tmp.mkdir()
     try:
         _write_files(tmp, model, state, tensors, tokenizer)
-        _fsync_tree(tmp)
-    except OSError as e:
-        if e.errno == errno.ENOSPC:  # free what the torn checkpoint took; the older ones are untouched
-            shutil.rmtree(tmp, ignore_errors=True)
+        fsync_tree(tmp)
+    except BaseException:  # free what the torn checkpoint took (a full disk); the older ones are untouched
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
     if final.exists():  # the same step saved again (e.g. a resumed run saving at its start)
         old = root / f".tmp-old-step-{step:07d}"
@@ -65,7 +66,7 @@ def save_checkpoint(root, step: int, model, state: dict, tensors: dict, tokenize
         shutil.rmtree(old, ignore_errors=True)
     else:
         tmp.rename(final)
-    _fsync_dir(root)
+    fsync_dir(root)
     if keep > 0:
         for old in list_checkpoints(root)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
@@ -73,12 +74,11 @@ def save_checkpoint(root, step: int, model, state: dict, tensors: dict, tokenize
 
 
 def _write_files(folder: Path, model, state: dict, tensors: dict, tokenizer) -> None:
-    save_pretrained(model, folder, dtype=torch.float32)  # says "disk full while writing ..." itself
+    # weights, config.json and the tokenizer; says "disk full while writing ..." itself
+    pretrained_files(model, torch.float32, tokenizer).write(folder)
     writes: list[tuple[Path, Callable[[], object]]] = [
         (folder / TENSORS_NAME, lambda: torch.save(tensors, folder / TENSORS_NAME))
     ]
-    if tokenizer is not None:
-        writes.append((folder / TOKENIZER_NAME, lambda: tokenizer.save(folder / TOKENIZER_NAME)))
     # Written last: its presence inside the folder marks the files above as complete.
     writes.append(
         (folder / STATE_NAME, lambda: (folder / STATE_NAME).write_text(json.dumps(state, indent=1), encoding="utf-8"))
@@ -86,36 +86,11 @@ def _write_files(folder: Path, model, state: dict, tensors: dict, tokenizer) -> 
     for target, write in writes:
         try:
             write()
-        except Exception as e:  # torch.save reports a full disk as RuntimeError "file write failed"
+        except Exception as e:  # torch.save reports a full disk as a RuntimeError ("unexpected pos")
             raise_if_disk_full(e, target)
-            if isinstance(e, RuntimeError) and "write failed" in str(e):
-                raise OSError(
-                    errno.ENOSPC if shutil.disk_usage(folder).free < (1 << 20) else errno.EIO,
-                    f"writing {target} failed ({e}); is the disk full? Earlier checkpoints are intact.",
-                ) from e
+            if isinstance(e, RuntimeError) and ("write failed" in str(e) or "unexpected pos" in str(e)):
+                raise OSError(errno.EIO, f"writing {target} failed ({e}). Earlier checkpoints are intact.") from e
             raise
-
-
-def _fsync_tree(folder: Path) -> None:
-    """Flush the files to disk before the rename, so even a power cut cannot publish a
-    checkpoint whose contents are still only in memory."""
-    for f in folder.iterdir():
-        with open(f, "rb") as handle:
-            os.fsync(handle.fileno())
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open folders; the rename is still atomic there
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def list_checkpoints(root) -> list[Path]:
@@ -236,20 +211,23 @@ def load_weights(model, weights: dict) -> None:
 def export_checkpoint(checkpoint, out, dtype: str | torch.dtype = "fp32") -> tuple[MiniGPT, list[str]]:
     """Write the checkpoint folder `checkpoint` as a Hugging Face folder `out`: config.json and
     model.safetensors in `dtype` ("fp32", "bf16", "fp16"), the run's tokenizer (tokenizer.json +
-    tokenizer_config.json) when the checkpoint or its run has one, and the run's run_summary.json.
+    tokenizer_config.json, its sha256 recorded in config.json) when the checkpoint or its run has
+    one, and the run's run_summary.json. One folder, replaced whole (minigpt.hf_format.save_pretrained).
     Returns (the model, the names of the files written)."""
     folder, out = Path(checkpoint), Path(out)
+    dtype = weight_dtype(dtype)
     model = MiniGPT.from_pretrained(folder)
-    model.save_pretrained(out, dtype=dtype_from_name(dtype))
-    written = ["config.json", "model.safetensors"]
     run_dir = folder.parent.parent
     tok_file = next((p for p in (folder / TOKENIZER_NAME, run_dir / TOKENIZER_NAME) if p.is_file()), None)
-    if tok_file:
-        Tokenizer.from_file(tok_file).save_pretrained(out, model_max_length=model.config.max_seq_len)
-        written += ["tokenizer.json", "tokenizer_config.json"]
-    if (run_dir / "run_summary.json").is_file():
-        (out / "run_summary.json").write_text(
-            (run_dir / "run_summary.json").read_text(encoding="utf-8"), encoding="utf-8"
+    tokenizer = Tokenizer.from_file(tok_file) if tok_file else None
+    if tokenizer is not None:
+        check_tokenizer_sha256(
+            folder, tokenizer, f"{tok_file}", "The run folder was changed after this checkpoint; export another one."
         )
-        written.append("run_summary.json")
-    return model, written
+    extra = {}
+    if (run_dir / "run_summary.json").is_file():
+        extra["run_summary.json"] = (run_dir / "run_summary.json").read_text(encoding="utf-8")
+    save_pretrained(model, out, dtype=dtype, tokenizer=tokenizer, extra=extra)
+    written = ["config.json", "model.safetensors"]
+    written += ["tokenizer.json", "tokenizer_config.json"] if tokenizer is not None else []
+    return model, written + list(extra)

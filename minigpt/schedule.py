@@ -12,6 +12,12 @@ A schedule is a plain function of the step, so a chapter can plot it before trai
 trainer can set the learning rate from it at every step, and a resumed run needs nothing
 saved but the step number. Steps count optimizer updates from 0: update `s` uses `lr(s)`.
 
+    sched = lr_schedule("cosine", 3e-3, total_steps=2000, warmup_steps=100, min_lr=3e-4)
+    plt.plot(sched.values())
+
+`lr_schedule` is the class `Schedule` under the name chapters use; the trainer builds the same
+class from its config (TrainConfig.schedule_fn).
+
     warmup (s < W):       max_lr * (s + 1) / W     (the first update already moves, a little)
     decay  (W <= s < S):  p = (s - W) / (S - W), from 0 to just below 1
         cosine:   min_lr + (max_lr - min_lr) * (1 + cos(pi * p)) / 2
@@ -30,11 +36,11 @@ KINDS = ("cosine", "linear", "constant")
 
 @dataclass(frozen=True)
 class Schedule:
-    max_lr: float
-    total_steps: int
+    kind: str = "cosine"
+    max_lr: float = 1e-3
+    total_steps: int = 1000
     warmup_steps: int = 0
     min_lr: float = 0.0
-    kind: str = "cosine"
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -69,12 +75,4 @@ class Schedule:
         return asdict(self)
 
 
-def lr_schedule(
-    kind: str = "cosine", max_lr: float = 1e-3, total_steps: int = 1000, warmup_steps: int = 0, min_lr: float = 0.0
-) -> Schedule:
-    """The schedule as a function step -> learning rate, e.g.
-
-    sched = lr_schedule("cosine", 3e-3, total_steps=2000, warmup_steps=100, min_lr=3e-4)
-    plt.plot(sched.values())
-    """
-    return Schedule(max_lr=max_lr, total_steps=total_steps, warmup_steps=warmup_steps, min_lr=min_lr, kind=kind)
+lr_schedule = Schedule  # the name chapters use

@@ -155,7 +155,10 @@ class Tokenizer:
                 f"Tokenizer.save (or a folder containing one)."
             )
         try:
-            tk = _HFTokenizer.from_file(str(path))
+            # utf-8-sig: a byte-order mark (some Windows editors write one) is an encoding detail, not JSON
+            tk = _HFTokenizer.from_str(path.read_bytes().decode("utf-8-sig"))
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{path} is not UTF-8 text ({e}): not a tokenizer.json, or a damaged one.") from None
         except Exception as e:  # the Rust side raises a bare Exception ("EOF while parsing ...")
             raise ValueError(
                 f"{path} is not a valid tokenizer.json ({e}). The file is damaged, cut off or of another kind: "
@@ -242,12 +245,27 @@ class Tokenizer:
         return [e.ids for e in self.tk.encode_batch(list(texts), add_special_tokens=False)]
 
     def decode(self, ids) -> str:
-        """Ids to text, special tokens included, so decode(encode(t)) == t for any text."""
+        """Ids to text, special tokens included, so decode(encode(t)) == t for any text. One
+        sequence (a list, a 1-D tensor or array); a batch of them goes to batch_decode."""
+        ndim = getattr(ids, "ndim", None)  # a tensor or an array says; a list is looked into
+        if isinstance(ids, int) or ndim == 0:
+            ids = [ids]
+        elif (ndim is not None and ndim != 1) or (ndim is None and any(isinstance(i, (list, tuple)) for i in ids)):
+            shape = tuple(ids.shape) if ndim is not None else f"{len(ids)} sequences"
+            raise ValueError(
+                f"Tokenizer.decode takes one sequence of ids; this is a batch ({shape}), as generate returns for "
+                f"batched or 2-D input. Decode each row with tok.batch_decode(ids) (a list of texts), or "
+                f"tok.decode(ids[0]) for the first."
+            )
         ids = [int(i) for i in ids]
         bad = [i for i in ids if not 0 <= i < self.vocab_size]
         if bad:
             raise ValueError(f"Token ids {bad[:5]} are outside this tokenizer's range 0..{self.vocab_size - 1}.")
         return self.tk.decode(ids, skip_special_tokens=False)
+
+    def batch_decode(self, batch) -> list[str]:
+        """Many sequences (a list of lists, or a 2-D tensor: generate's output for a batch) to texts."""
+        return [self.decode(row) for row in batch]
 
     # ---- display ------------------------------------------------------------------------
 

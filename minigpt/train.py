@@ -1,7 +1,10 @@
-"""The trainer: the whole recipe, from a notebook cell to `torchrun`. One file over 400 lines
-(most of them the Trainer class) because one step's parts (accumulation, loss normalisation, DDP
-synchronisation, clipping, the schedule, exact resume) share the trainer's state; split, a reader
-would follow one step across files. Options: TrainConfig; the CLI: minigpt/cli/train.py.
+"""The trainer: the whole recipe, from a notebook cell to `torchrun`. One file over 400 lines, the
+Trainer class: a step's parts (accumulation, loss normalisation, DDP synchronisation, clipping,
+the schedule, the non-finite guard) and exact resume share its state, and a reader follows one
+step through them. What is not the trainer's state lives beside it: its options (TrainConfig,
+minigpt/train_config.py), the optimizer's two groups (minigpt/optim.py), the checkpoint files
+(minigpt/checkpoint.py), the run folder and its one writer (minigpt/runfolder.py), the command
+line (minigpt/cli/train.py).
 
     for each step:
         fetch k micro-batches (this process's share of the step's windows)
@@ -18,17 +21,6 @@ weights a token of a sparse micro-batch more than one of a full micro-batch. Sum
 dividing once makes k micro-batches on p processes give exactly the big batch's gradient
 (tests/library/test_train.py checks it to 1e-6, and that the naive version does not).
 
-Weight decay (AdamW shrinks the weights toward 0 a little at every step, separately from the
-gradient) applies to the matrices of the blocks (q/k/v/o, gate/up/down) and to an untied
-lm_head. Not to RMSNorm weights or biases: they are per-channel gains and offsets, and shrinking
-a gain does not make the function simpler, it only shrinks the signal. Not to the token
-embedding: an (untied) embedding row gets a gradient only in steps where its token occurs,
-while decay shrinks it at every step, so rare tokens would fade between their appearances. A
-tied embedding is one tensor that is also the lm_head and gets a gradient every step through
-it, so the reason is weaker there, and codebases differ (nanoGPT decays its tied embedding);
-our rule is simple: the embedding tensor is not decayed, tied or not.
-`weight_decay_split(model)` lists the two groups by name.
-
 Everything a chapter plots is in `trainer.history`, a list of dicts (kind "train" per step,
 "eval" per evaluation), also written to `out_dir/metrics.jsonl`.
 
@@ -40,22 +32,15 @@ Everything a chapter plots is in `trainer.history`, a list of dicts (kind "train
             train = [h for h in trainer.history if h["kind"] == "train"]
             IPython.display.clear_output(wait=True)
             plt.plot([h["step"] for h in train], [h["loss"] for h in train]); plt.show()
-
-The course model is one command (see minigpt/cli/train.py and benchmarks/README.md):
-
-    python -m minigpt train --data course --preset course --steps 3000 --batch-size 16 --block-size 256 \
-        --lr 3e-3 --warmup-steps 100 --dtype bf16 --compile --eval-every 250 --save-every 500 --out runs/course
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -63,114 +48,22 @@ import torch.distributed as dist
 import torch.nn as nn
 from torch.utils.data import DataLoader
 
-from .checkpoint import CHECKPOINTS, list_checkpoints, load_checkpoint, load_weights, save_checkpoint
+from .checkpoint import CHECKPOINTS, load_checkpoint, load_weights, save_checkpoint
 from .counting import flops_per_token
 from .data.datasets import ResumableSampler, collate, target_key
 from .devices import grad_scaler, resolve_device, resolve_dtype, setup_distributed
+from .hf_format import check_tokenizer_sha256
 from .loss import IGNORE_INDEX, cross_entropy, shift_labels
 from .model import MiniGPT
-from .schedule import KINDS, Schedule
+from .optim import make_optimizer, weight_decay_split
+from .runfolder import check_fresh_start, hold_run_folder, open_metrics_log
+from .train_config import TrainConfig
 
-
-def _opt(default, help_, **kw):
-    """A TrainConfig field whose help text the CLI shows (`python -m minigpt train --help`)."""
-    return field(default=default, metadata={"help": help_, **kw})
-
-
-@dataclass
-class TrainConfig:
-    steps: int = _opt(1000, "optimizer updates in the whole run (the schedule spans them)")
-    batch_size: int = _opt(8, "sequences per micro-batch, per process")
-    grad_accum: int = _opt(1, "micro-batches per update; the global batch is batch_size x grad_accum x processes")
-    lr: float = _opt(1e-3, "peak learning rate")
-    min_lr: float | None = _opt(None, "floor the schedule decays to (default lr/10)")
-    schedule: str = _opt("cosine", "learning-rate schedule after warmup", choices=KINDS)
-    warmup_steps: int | None = _opt(None, "linear warmup steps (default 5%% of steps)")
-    weight_decay: float = _opt(0.1, "AdamW decoupled weight decay, on block matrices only")
-    beta1: float = _opt(0.9, "AdamW beta1")
-    beta2: float = _opt(0.95, "AdamW beta2")
-    eps: float = _opt(1e-8, "AdamW epsilon")
-    grad_clip: float = _opt(1.0, "clip the gradient's global norm to this; 0 = no clipping (norm still recorded)")
-    dtype: str = _opt(
-        "auto",
-        "auto: bf16 where the hardware has it, fp16 on older GPUs, else fp32",
-        choices=("auto", "fp32", "bf16", "fp16"),
-    )
-    device: str = _opt("auto", "auto (cuda, then mps, then cpu), or e.g. cpu, cuda, cuda:1")
-    compile: bool = _opt(False, "torch.compile the model and loss (slow first step, faster after)")
-    shuffle: bool = _opt(True, "visit the training windows in a seeded random order (else in order)")
-    eval_every: int = _opt(0, "evaluate on held-out data every N steps (0: only at the end)")
-    eval_batches: int = _opt(20, "held-out batches per evaluation (a fixed set, the same each time)")
-    save_every: int = _opt(
-        0, "checkpoint every N steps, and always at the end of the run (0: only there); needs out_dir"
-    )
-    keep_checkpoints: int = _opt(2, "newest checkpoints to keep (0: all)")
-    out_dir: str | None = _opt(None, "run folder: metrics.jsonl, checkpoints/ (None: keep nothing on disk)")
-    overwrite: bool = _opt(False, "start from step 0 even if out_dir already holds checkpoints (deletes them)")
-    seed: int = _opt(0, "seed for the data order and dropout (and, in the CLI, the initial weights)")
-    num_workers: int = _opt(0, "DataLoader worker processes (0: load batches in the training process)")
-    progress: bool = _opt(True, "show a progress bar")
-    peak_tflops: float | None = _opt(None, "accelerator peak TFLOP/s for the dtype, to report MFU")
-
-    def __post_init__(self):
-        for name in ("steps", "batch_size", "grad_accum", "eval_batches"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"TrainConfig.{name} must be a positive integer, got {value!r}.")
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < math.inf):
-            raise ValueError(f"TrainConfig.lr must be a positive number, got {self.lr}.")
-        for name in ("eval_every", "save_every", "keep_checkpoints", "num_workers", "warmup_steps"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise ValueError(f"TrainConfig.{name} must be an integer >= 0, got {value!r}.")
-        for name in ("min_lr", "weight_decay", "grad_clip", "eps"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, (int, float)) or not value >= 0):
-                raise ValueError(f"TrainConfig.{name} must be a number >= 0, got {value!r}.")
-        for name in ("beta1", "beta2"):
-            if not isinstance(getattr(self, name), (int, float)) or not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig.{name} must be in [0, 1), got {getattr(self, name)}.")
-        if self.schedule not in KINDS:
-            raise ValueError(f"TrainConfig.schedule must be one of {KINDS}, got {self.schedule!r}.")
-
-    @property
-    def warmup(self) -> int:
-        return self.warmup_steps if self.warmup_steps is not None else max(1, self.steps // 20)
-
-    def lr_schedule(self) -> Schedule:
-        min_lr = self.lr / 10 if self.min_lr is None else self.min_lr
-        return Schedule(self.lr, self.steps, min(self.warmup, self.steps), min_lr, self.schedule)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+__all__ = ["NonFiniteError", "TrainConfig", "Trainer", "weight_decay_split"]
 
 
 class NonFiniteError(RuntimeError):
     """The loss or the gradient stopped being a finite number; the weights were not updated."""
-
-
-# ---- optimizer ---------------------------------------------------------------------------------
-
-
-def weight_decay_split(model: nn.Module) -> tuple[list[str], list[str]]:
-    """(decayed, not decayed) parameter names; see the module docstring for why."""
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():  # a tied lm_head is listed once, as the embedding
-        if p.requires_grad:
-            (no_decay if p.ndim < 2 or "embed_tokens" in name else decay).append(name)
-    return decay, no_decay
-
-
-def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
-    params = dict(model.named_parameters())
-    decay, no_decay = weight_decay_split(model)
-    groups = [
-        {"params": [params[n] for n in decay], "weight_decay": config.weight_decay},
-        {"params": [params[n] for n in no_decay], "weight_decay": 0.0},
-    ]
-    # The fused kernel updates all tensors in one launch on GPU; on CPU the default (foreach) is used.
-    extra = {"fused": True} if device.type == "cuda" else {}
-    return torch.optim.AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps, **extra)
 
 
 class _LossSum(nn.Module):
@@ -187,7 +80,7 @@ class _LossSum(nn.Module):
         return cross_entropy(logits, targets, reduction="sum")
 
 
-def _as_batch(batch) -> dict[str, torch.Tensor]:
+def _with_targets(batch) -> dict[str, torch.Tensor]:
     """{"input_ids", "targets"[, "attention_mask"]}: from (x, y) windows, from dicts with targets
     (already shifted), or from dicts with Hugging Face labels (shifted here, as transformers does)."""
     if not isinstance(batch, dict):
@@ -239,7 +132,7 @@ class Trainer:
         self.tokenizer, self.run_info = tokenizer, run_info or {}
         self.on_step, self.on_eval = on_step, on_eval
         self.optimizer = make_optimizer(self.model, c, self.device)
-        self.schedule = c.lr_schedule()
+        self.schedule = c.schedule_fn()
         # fp16 overflows where bf16 does not: scale the loss up, unscale the gradient, skip the
         # update when it overflowed anyway. bf16 has fp32's exponent range and needs none of this.
         self.scaler = grad_scaler() if self.dtype == torch.float16 else None
@@ -279,7 +172,7 @@ class Trainer:
         """Forward + backward over one step's micro-batches. Leaves in .grad the gradient of
         (sum of CE over every target token of the step, all processes) / (their count N).
         Returns (that CE sum over all processes, N, input tokens over all processes)."""
-        batches = [_as_batch(b) for b in micro_batches]
+        batches = [_with_targets(b) for b in micro_batches]
         targets = sum(int((b["targets"] != IGNORE_INDEX).sum()) for b in batches)
         tokens = sum(
             int(b["attention_mask"].sum()) if "attention_mask" in b else b["input_ids"].numel() for b in batches
@@ -345,7 +238,7 @@ class Trainer:
             "elapsed_s": self.elapsed,
         }
         if c.peak_tflops:
-            seq = _as_batch(micro_batches[0])["input_ids"].shape[1]
+            seq = _with_targets(micro_batches[0])["input_ids"].shape[1]
             flops = flops_per_token(self.model.config, context=seq, training=True) * tokens / seconds
             m["mfu"] = flops / (c.peak_tflops * 1e12)
         if self.scaler:
@@ -428,7 +321,7 @@ class Trainer:
         self.model.eval()
         total = [0.0, 0.0]
         for i in range(0, len(picks), c.batch_size):
-            batch = _as_batch(self.collate_fn([self.val_data[k] for k in picks[i : i + c.batch_size]]))
+            batch = _with_targets(self.collate_fn([self.val_data[k] for k in picks[i : i + c.batch_size]]))
             batch = {k: v.to(self.device) for k, v in batch.items()}
             with self._autocast():
                 s = self.loss_module(**batch)  # eager: no second compilation for the no-grad graph
@@ -441,14 +334,26 @@ class Trainer:
     # ---- the loop ------------------------------------------------------------------------------
 
     def train(self, steps: int | None = None) -> list[dict]:
-        """Train until config.steps, or for `steps` more updates; returns the metrics history."""
+        """Train until config.steps, or for `steps` more updates; returns the metrics history.
+        With an out_dir, the folder is held for the whole call (minigpt.runfolder): a second
+        process training into it meanwhile is refused."""
         c = self.config
         end = c.steps if steps is None else min(c.steps, self.step + steps)
         if self.train_data is None:
             raise ValueError("Trainer has no train_data.")
         if self.step >= end:
             return self.history
-        self._prepare_out_dir()
+        holding = hold_run_folder(c.out_dir) if c.out_dir and self.is_main else contextlib.nullcontext()
+        with holding:
+            if c.out_dir and self.step == 0:  # a fresh run: refuse to bury an old one, or delete it (overwrite)
+                if self.is_main:
+                    check_fresh_start(c.out_dir, c.overwrite)
+                self._barrier()
+            self._train_until(end)
+        return self.history
+
+    def _train_until(self, end: int) -> None:
+        c = self.config
         from tqdm.auto import tqdm
 
         bar = tqdm(
@@ -459,7 +364,7 @@ class Trainer:
             dynamic_ncols=True,
             disable=not (c.progress and self.is_main),
         )
-        log = self._open_log()
+        log = open_metrics_log(c.out_dir, self.history) if c.out_dir and self.is_main else None
         batches = self._train_batches()
         saved_at = None
         try:
@@ -501,41 +406,12 @@ class Trainer:
                 log.close()
         if c.out_dir and self.step == c.steps and saved_at != self.step:
             self.save_checkpoint()  # the end of the run (a partial train(steps=...) saves by save_every only)
-        return self.history
 
     def _record(self, metrics: dict, log) -> None:
         self.history.append(metrics)
         if log:
             log.write(json.dumps(metrics) + "\n")
             log.flush()  # a crash keeps every line written so far
-
-    def _prepare_out_dir(self) -> None:
-        c = self.config
-        if not c.out_dir or self.step > 0:
-            return
-        root = Path(c.out_dir) / CHECKPOINTS
-        if list_checkpoints(root):
-            if not c.overwrite:
-                raise FileExistsError(
-                    f"{c.out_dir} already holds checkpoints of a run. Resume it (Trainer.resume() / --resume), "
-                    f"choose another out_dir, or set overwrite=True (--overwrite) to start over and delete them."
-                )
-            if self.is_main:
-                import shutil
-
-                shutil.rmtree(root)
-            self._barrier()
-
-    def _open_log(self):
-        """metrics.jsonl, rewritten from the in-memory history: after a resume it holds exactly
-        the steps up to the checkpoint, even if the killed run had logged further."""
-        if not (self.config.out_dir and self.is_main):
-            return None
-        path = Path(self.config.out_dir) / "metrics.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(path, "w", encoding="utf-8")
-        log.writelines(json.dumps(m) + "\n" for m in self.history)
-        return log
 
     def _barrier(self) -> None:
         if self.world_size > 1:
@@ -553,6 +429,7 @@ class Trainer:
             "elapsed_s": self.elapsed,
             "world_size": self.world_size,
             "train_config": self.config.to_dict(),
+            "train_data": _describe_data(self.train_data),
             "model_config": self.model.config.to_dict(),
             "schedule": self.schedule.to_dict(),
             "tokenizer_sha256": getattr(self.tokenizer, "sha256", None),
@@ -577,30 +454,47 @@ class Trainer:
             dist.all_gather_object(rngs, rng)
         path = None
         if self.is_main:
-            tensors = {
-                "optimizer": self.optimizer.state_dict(),
-                "scaler": self.scaler.state_dict() if self.scaler else {},
-                "rng": rngs,
-            }
-            path = save_checkpoint(
-                root, self.step, self.model, self.state(), tensors, self.tokenizer, keep=self.config.keep_checkpoints
-            )
+            with hold_run_folder(self.config.out_dir):  # already held inside train(): then a no-op
+                path = self._write_checkpoint(root, rngs)
         self._barrier()
         self.last_checkpoint = path or root / f"step-{self.step:07d}"
         return path
 
+    def _write_checkpoint(self, root: Path, rngs: list) -> Path:
+        tensors = {
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler else {},
+            "rng": rngs,
+        }
+        keep = self.config.keep_checkpoints
+        return save_checkpoint(root, self.step, self.model, self.state(), tensors, self.tokenizer, keep=keep)
+
     def resume(self, path=None) -> Path:
-        """Continue from a checkpoint folder, or the newest under a run folder (default out_dir)."""
-        path = path or self.config.out_dir
+        """Continue from a checkpoint folder, or the newest under a run folder (default out_dir).
+
+        Refused: a checkpoint of another tokenizer, or one already past config.steps (steps counts
+        the whole run). Resumed with a note: settings that change which window a step trains on
+        or its learning rate (TrainConfig.EXACT, the training data's size, the process count)."""
+        c = self.config
+        path = path or c.out_dir
         if path is None:
             raise ValueError("resume() needs a checkpoint path or TrainConfig.out_dir.")
-        folder, weights, state, tensors = load_checkpoint(path)
-        recorded, ours = state.get("tokenizer_sha256"), getattr(self.tokenizer, "sha256", None)
-        if recorded and ours and recorded != ours:
+        if c.overwrite:
             raise ValueError(
-                f"{folder} was trained with tokenizer sha256 {recorded[:16]}..., but this run's tokenizer is "
-                f"{ours[:16]}...: the same ids would mean other text. Resume with the run's own tokenizer "
-                f"({folder / 'tokenizer.json'}), or start a new run (another --out) for the new tokenizer."
+                "resume() continues the run in out_dir, overwrite=True deletes it and starts over: set one of them."
+            )
+        folder, weights, state, tensors = load_checkpoint(path)
+        check_tokenizer_sha256(
+            folder,
+            self.tokenizer,
+            "this run's tokenizer",
+            f"Resume with the run's own tokenizer ({folder / 'tokenizer.json'}), or start a new run (another --out) "
+            f"for the new tokenizer.",
+        )
+        if state["step"] > c.steps:
+            raise ValueError(
+                f"{folder} is at step {state['step']}, past TrainConfig.steps={c.steps}: steps counts the whole run, "
+                f"not the steps to add. Pass steps above {state['step']} to train longer."
             )
         load_weights(self.model, weights)
         self.optimizer.load_state_dict(tensors["optimizer"])
@@ -609,21 +503,10 @@ class Trainer:
         self.step, self.samples = state["step"], state["samples"]
         self.tokens_seen, self.elapsed, self.history = state["tokens_seen"], state["elapsed_s"], state["history"]
         self.last_checkpoint = folder
-        changed = [
-            k
-            for k in (
-                "steps",
-                "batch_size",
-                "grad_accum",
-                "lr",
-                "min_lr",
-                "schedule",
-                "warmup_steps",
-                "seed",
-                "shuffle",
-            )
-            if state["train_config"].get(k) != getattr(self.config, k)
-        ]
+        changed = c.changed_from(state["train_config"])
+        recorded_data, data = state.get("train_data"), _describe_data(self.train_data)
+        if recorded_data and data and recorded_data != data:
+            changed.append(f"training data ({_data_change(recorded_data, data)}: the data position counts windows)")
         if state["world_size"] == self.world_size:
             rng = tensors["rng"][self.rank]
             torch.set_rng_state(rng["torch"])
@@ -637,3 +520,21 @@ class Trainer:
                 f"exactly as the original run would have."
             )
         return folder
+
+
+def _describe_data(data) -> dict | None:
+    """What a checkpoint records about the training data: its number of items, and the window
+    shape of a PackedDataset (a step's data position counts items, so both must stay)."""
+    if data is None:
+        return None
+    described = {"items": len(data)}
+    for key in ("block_size", "stride"):
+        if isinstance(getattr(data, key, None), int):
+            described[key] = getattr(data, key)
+    return described
+
+
+def _data_change(old: dict, new: dict) -> str:
+    return ", ".join(
+        f"{k} {old.get(k)} -> {new.get(k)}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+    )

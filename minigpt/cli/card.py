@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import argparse
-
 from ..course import COURSE_MODEL_DIR, write_model_card
+from .common import ArgumentParser, Refusal, command
 
 PROG = "python -m minigpt card"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog=PROG,
         description="Measure a course model on the held-out probes and write its model "
         "card (model_card.json in --model).",
@@ -22,9 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result = write_model_card(args.model, args.run, args.build_command)
+    try:
+        result = write_model_card(args.model, args.run, args.build_command)
+    except (OSError, ValueError) as e:
+        raise Refusal(str(e)) from None
     for kind, value in result["probes"]["accuracy"].items():
         if "/" not in kind:
             print(f"{kind:14s} {value:6.1%}")

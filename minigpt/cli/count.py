@@ -3,18 +3,19 @@ its training state and its KV cache, from the config alone (minigpt.counting).""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from ..config import PRESETS, ModelConfig, read_json
 from ..counting import count_parameters, flops_per_token, kv_cache_bytes_per_token, training_memory, weight_bytes
-from ..hf import CONFIG_NAME, from_hf_config
+from ..hf_config import from_hf_config
+from ..hf_format import CONFIG_NAME
+from .common import ArgumentParser, Refusal, command
 
 PROG = "python -m minigpt count"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog=PROG,
         description="Count a model's parameters by component from its config alone, with the memory "
         "its weights, its training state and its KV cache take. The last line is `total: N`.",
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = ModelConfig.from_preset(args.preset) if args.preset else config_from_path(args.config)
@@ -50,13 +52,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def config_from_path(path_text: str) -> ModelConfig:
-    """A ModelConfig JSON file, or a Hugging Face config.json (or its folder); a bad file ends the
-    command with one line naming it."""
+    """A ModelConfig JSON file, or a Hugging Face config.json (or its folder); a bad file is
+    refused with one line naming it."""
     path = Path(path_text)
     if path.is_dir():
         path = path / CONFIG_NAME
     if not path.exists():
-        raise SystemExit(f"error: {path} does not exist.")
+        raise Refusal(f"--config {path} does not exist.")
     try:
         data = read_json(path)
         if not isinstance(data, dict):
@@ -69,4 +71,4 @@ def config_from_path(path_text: str) -> ModelConfig:
             raise ValueError(f"{path}: {e}") from None
     except ValueError as e:
         message = str(e)
-        raise SystemExit(f"{PROG}: error: {message if str(path) in message else f'{path}: {message}'}") from None
+        raise Refusal(message if str(path) in message else f"{path}: {message}") from None

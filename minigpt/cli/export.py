@@ -4,18 +4,17 @@ Refuses, before writing anything, to replace a non-empty folder without --overwr
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from ..checkpoint import TOKENIZER_NAME, export_checkpoint, find_checkpoint
 from ..devices import DTYPES
-from .common import fail
+from .common import ArgumentParser, Refusal, command
 
 PROG = "python -m minigpt export"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog=PROG,
         description="Turn a training checkpoint into a Hugging Face folder (config.json, model.safetensors, "
         "tokenizer.json + tokenizer_config.json when the run has a tokenizer) that MiniGPT.from_pretrained "
@@ -34,25 +33,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     folder = find_checkpoint(args.checkpoint)
     if folder is None:
-        fail(f"no checkpoint at {args.checkpoint} (expected a step-* folder or a run folder).", PROG)
+        raise Refusal(f"no checkpoint at {args.checkpoint} (expected a step-* folder or a run folder).")
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
         what = "a model folder" if (out / "config.json").exists() else "not empty" if out.is_dir() else "a file"
-        fail(
+        raise Refusal(
             f"--out {out} is {what}; nothing was changed. Choose another --out, or add --overwrite to "
-            f"replace its model files.",
-            PROG,
+            f"replace its model files."
         )
     if out.resolve() == folder.resolve() or folder.resolve() in out.resolve().parents:
-        fail(f"--out {out} is inside the checkpoint {folder}; export to a folder of its own.", PROG)
+        raise Refusal(f"--out {out} is inside the checkpoint {folder}; export to a folder of its own.")
     try:
         model, written = export_checkpoint(folder, out, args.dtype)
     except (OSError, ValueError) as e:
-        fail(str(e), PROG)
+        raise Refusal(str(e)) from None
     if TOKENIZER_NAME not in written:
         print(f"note: no tokenizer.json next to {folder}; the folder has weights only.")
     print(f"exported {folder} ({model.num_parameters():,} parameters, {args.dtype}) to {out}: {', '.join(written)}")

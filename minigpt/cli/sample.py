@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
 
 from ..generate import generate, stream
 from ..generation_config import GenerationConfig
 from ..textstream import check_tokenizer
+from ..train_config import check_device
+from .common import ArgumentParser, Refusal, command
 
 PROG = "python -m minigpt sample"
 # GenerationConfig field -> the option that sets it, so an error names what the user typed
@@ -35,8 +36,13 @@ _OPTION = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+# Sampling options and their defaults: None in the parser, so an option given with --num-beams is
+# seen (beam search scores by log-probabilities and does not do them: refused, not ignored).
+SAMPLING_DEFAULTS = {"temperature": 0.8, "top_k": 0, "top_p": 0.95, "repetition_penalty": 1.0}
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog=PROG,
         description="Continue a prompt with the KV-cached sampler and print the text as it is generated. "
         "By default the shipped course model and its tokenizer are used.",
@@ -56,22 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--tokenizer", help="tokenizer.json for --model (default: MODEL/tokenizer.json)")
     parser.add_argument("--max-new-tokens", type=int, default=200, help="at most this many new tokens (default 200)")
-    parser.add_argument("--temperature", type=float, default=0.8, help="0 = greedy; default 0.8")
-    parser.add_argument("--top-k", type=int, default=0, help="keep the k most likely tokens (0 = off, default)")
+    parser.add_argument("--temperature", type=float, help="0 = greedy; default 0.8")
+    parser.add_argument("--top-k", type=int, help="keep the k most likely tokens (0 = off, default)")
     parser.add_argument(
-        "--top-p",
-        type=float,
-        default=0.95,
-        help="nucleus: smallest set with this much probability (1 = off; default 0.95)",
+        "--top-p", type=float, help="nucleus: smallest set with this much probability (1 = off; default 0.95)"
     )
-    parser.add_argument(
-        "--repetition-penalty", type=float, default=1.0, help="> 1 discourages repeated tokens (default 1 = off)"
-    )
+    parser.add_argument("--repetition-penalty", type=float, help="> 1 discourages repeated tokens (default 1 = off)")
     parser.add_argument(
         "--num-beams",
         type=int,
         default=1,
-        help="beam search width (> 1 implies greedy scoring; output printed at the end)",
+        help="beam search width (> 1: deterministic, scored by log-probabilities, so the sampling options, "
+        "--stop and --explain do not apply; output printed at the end)",
     )
     parser.add_argument(
         "--length-penalty", type=float, default=1.0, help="beam search: score = logprob / length ** this"
@@ -103,32 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.max_new_tokens < 1:
-        _fail(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}.")
-    if args.num_beams > 1 and args.compile:
-        _fail("--compile is for sampling and greedy decoding; beam search runs eagerly: drop one of them")
-    beam = args.num_beams > 1
-    try:  # beam search scores by log-probabilities: the sampling options do not apply to it
-        config = GenerationConfig(
-            max_new_tokens=args.max_new_tokens,
-            num_beams=args.num_beams,
-            length_penalty=args.length_penalty,
-            temperature=0.0 if beam else args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
-            repetition_penalty=1.0 if beam else args.repetition_penalty,
-            stop_strings=None if beam else args.stop or None,
-            seed=args.seed,
-            use_cache=not args.no_cache,
-            compile=args.compile,
-        )
-        if beam:  # the sampling options are still checked, so a typo is not silently ignored
-            GenerationConfig(temperature=args.temperature, repetition_penalty=args.repetition_penalty)
+    config = _generation_config(args)
+    try:
+        check_device(args.device)
     except ValueError as e:
-        _fail(_in_option_names(str(e)))
-
+        raise Refusal(f"--device {e}") from None
     model, tokenizer = _load_for_cli(args)
     model = model.to(args.device).eval()
     if args.chat:
@@ -140,10 +124,17 @@ def main(argv: list[str] | None = None) -> int:
         ids = ([] if args.no_prefix else [tokenizer.eos_id]) + tokenizer.encode(args.prompt)
         eos = [tokenizer.eos_id]
     if not ids:
-        _fail("the prompt is empty and --no-prefix leaves nothing to continue from")
-    room = model.config.max_seq_len - len(ids)
+        raise Refusal("the prompt is empty and --no-prefix leaves nothing to continue from")
+    context = model.config.max_seq_len
+    room = context - len(ids)
     if room < 1:
-        _fail(f"the prompt has {len(ids)} tokens, the model's context is {model.config.max_seq_len}: shorten it")
+        raise Refusal(f"the prompt has {len(ids)} tokens, the model's context is {context}: shorten it")
+    if room < config.max_new_tokens:
+        print(
+            f"note: the prompt has {len(ids)} tokens and the model's context is {context}, so at most {room} new "
+            f"tokens follow (not --max-new-tokens {config.max_new_tokens}). Shorten the prompt for more.",
+            file=sys.stderr,
+        )
     config = GenerationConfig.build(config, max_new_tokens=min(config.max_new_tokens, room), eos_token_id=eos)
     try:
         if config.num_beams > 1:
@@ -168,40 +159,76 @@ def main(argv: list[str] | None = None) -> int:
         if not args.explain:
             print()
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise Refusal(str(e)) from None
     return 0
+
+
+def _generation_config(args) -> GenerationConfig:
+    """The options as one GenerationConfig. With --num-beams > 1, an option that beam search does
+    not do is refused by name (it would otherwise be dropped without a word)."""
+    if args.max_new_tokens < 1:
+        raise Refusal(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}.")
+    beam = args.num_beams > 1
+    if beam:
+        given = [f"--{k.replace('_', '-')}" for k in SAMPLING_DEFAULTS if getattr(args, k) is not None]
+        given += [option for option, on in (("--stop", args.stop), ("--explain", args.explain)) if on]
+        given += ["--compile"] if args.compile else []
+        if given:
+            raise Refusal(
+                f"--num-beams {args.num_beams} is beam search, which keeps the most likely continuations "
+                f"(scored by log-probabilities) and does not do {', '.join(given)}: drop "
+                f"{'it' if len(given) == 1 else 'them'}, or drop --num-beams to sample."
+            )
+    values = {k: SAMPLING_DEFAULTS[k] if getattr(args, k) is None else getattr(args, k) for k in SAMPLING_DEFAULTS}
+    try:
+        return GenerationConfig(
+            max_new_tokens=args.max_new_tokens,
+            num_beams=args.num_beams,
+            length_penalty=args.length_penalty,
+            temperature=0.0 if beam else values["temperature"],
+            top_k=values["top_k"],
+            top_p=1.0 if beam else values["top_p"],
+            repetition_penalty=values["repetition_penalty"],
+            stop_strings=args.stop or None,
+            seed=args.seed,
+            use_cache=not args.no_cache,
+            compile=args.compile,
+        )
+    except ValueError as e:
+        raise Refusal(_in_option_names(str(e))) from None
 
 
 def _load_for_cli(args):
     from pathlib import Path
 
     if args.model is None:
+        if args.tokenizer:
+            raise Refusal(f"--tokenizer {args.tokenizer} goes with --model; the course model has its own tokenizer.")
         try:
             from ..course import load_course_model
         except ImportError:
-            _fail(
+            raise Refusal(
                 "the shipped course model is not available in this installation (minigpt.course is "
                 "missing). Pass a model instead: --model HF_FOLDER [--tokenizer tokenizer.json]"
-            )
+            ) from None
         return load_course_model()
+    from ..hf_format import check_tokenizer_sha256
     from ..model import MiniGPT
     from ..tokenizer import Tokenizer
 
     folder = Path(args.model)
     if not (folder / "config.json").exists():
-        _fail(f"{folder} is not a Hugging Face model folder (no config.json).")
+        raise Refusal(f"{folder} is not a Hugging Face model folder (no config.json).")
     tokenizer_path = Path(args.tokenizer) if args.tokenizer else folder / "tokenizer.json"
     if not tokenizer_path.exists():
-        _fail(f"no tokenizer at {tokenizer_path}: pass --tokenizer PATH/tokenizer.json")
+        raise Refusal(f"no tokenizer at {tokenizer_path}: pass --tokenizer PATH/tokenizer.json")
     try:
         model, tokenizer = MiniGPT.from_pretrained(folder), Tokenizer.from_file(tokenizer_path)
+        fix = f"Use the model's own tokenizer ({folder / 'tokenizer.json'}), or the model trained with this one."
+        check_tokenizer_sha256(folder, tokenizer, f"--tokenizer {tokenizer_path}", fix)
+        check_tokenizer(model, tokenizer)  # the sizes, for folders that record no tokenizer
     except (OSError, ValueError) as e:
-        _fail(str(e))
-    try:
-        check_tokenizer(model, tokenizer)
-    except ValueError as e:
-        _fail(str(e))
+        raise Refusal(str(e)) from None
     return model, tokenizer
 
 
@@ -217,8 +244,3 @@ def _in_option_names(message: str) -> str:
         if message.startswith(name + " "):
             return option + message[len(name) :]
     return message
-
-
-def _fail(message: str) -> NoReturn:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    raise SystemExit(2)

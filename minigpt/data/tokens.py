@@ -155,44 +155,49 @@ def tokenize_files(paths, tokenizer, out_path, *, chunk_bytes: int = 1 << 20, pr
         total=sum(f.stat().st_size for f in files), unit="B", unit_scale=True, desc="tokenizing", disable=not progress
     )
 
-    with open(out_path, "wb") as out:
+    try:
+        with open(out_path, "wb") as out:
 
-        def write(ids):
-            nonlocal count
-            out.write(np.asarray(ids, dtype=dtype).tobytes())
-            count += len(ids)
+            def write(ids):
+                nonlocal count
+                out.write(np.asarray(ids, dtype=dtype).tobytes())
+                count += len(ids)
 
-        def flush(texts, nbytes, eos_after_each):
-            for ids in tokenizer.encode_batch(texts) if texts else []:
-                write(ids + [eos] if eos_after_each else ids)
-            bar.update(nbytes)
+            def flush(texts, nbytes, eos_after_each):
+                for ids in tokenizer.encode_batch(texts) if texts else []:
+                    write(ids + [eos] if eos_after_each else ids)
+                bar.update(nbytes)
 
-        write([eos])
-        for f in files:
-            texts, nbytes = [], 0
-            if f.suffix == ".txt":  # one document, encoded in pieces of a batch in parallel
-                pieces = 0
-                for text, n in _txt_pieces(f, max(chunk_bytes // 16, 1)):
-                    texts.append(text)
-                    nbytes += n
-                    pieces += 1
-                    if nbytes >= chunk_bytes:
-                        flush(texts, nbytes, False)
-                        texts, nbytes = [], 0
-                flush(texts, nbytes, False)
-                if pieces:
-                    write([eos])
-                    documents += 1
-            else:  # one document per line
-                for text, n in _jsonl_docs(f):
-                    nbytes += n
-                    if text:
+            write([eos])
+            for f in files:
+                texts, nbytes = [], 0
+                if f.suffix == ".txt":  # one document, encoded in pieces of a batch in parallel
+                    pieces = 0
+                    for text, n in _txt_pieces(f, max(chunk_bytes // 16, 1)):
                         texts.append(text)
+                        nbytes += n
+                        pieces += 1
+                        if nbytes >= chunk_bytes:
+                            flush(texts, nbytes, False)
+                            texts, nbytes = [], 0
+                    flush(texts, nbytes, False)
+                    if pieces:
+                        write([eos])
                         documents += 1
-                    if nbytes >= chunk_bytes:
-                        flush(texts, nbytes, True)
-                        texts, nbytes = [], 0
-                flush(texts, nbytes, True)
+                else:  # one document per line
+                    for text, n in _jsonl_docs(f):
+                        nbytes += n
+                        if text:
+                            texts.append(text)
+                            documents += 1
+                        if nbytes >= chunk_bytes:
+                            flush(texts, nbytes, True)
+                            texts, nbytes = [], 0
+                    flush(texts, nbytes, True)
+    except BaseException:  # a full disk, a bad line, Ctrl-C: no partial token file is left taking the space
+        bar.close()
+        out_path.unlink(missing_ok=True)
+        raise
     bar.close()
     if documents == 0:
         out_path.unlink()

@@ -1,3 +1,8 @@
+import contextlib
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -37,3 +42,32 @@ class MaskedExamples(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return {"input_ids": self.x[i], "targets": self.y[i]}
+
+
+# ---- real small disks --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, kib: int):
+    """A real tmpfs of `kib` KiB mounted at `folder` for the block (root only: the tests that need a
+    full or read-only disk are skipped, with the reason, where mounting is not allowed). A real
+    disk, because libraries report a full one in their own words (torch.save: "unexpected pos")."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command: a real small disk (tmpfs) cannot be made here")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(folder)], capture_output=True)
+    if done.returncode:
+        pytest.skip(f"mounting a tmpfs is not allowed here ({done.stderr.decode().strip()}): needs root")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def remount(folder: Path, options: str) -> None:
+    """Change a small_disk while it is mounted: "size=900k" (at least what it holds), "ro"."""
+    subprocess.run(["mount", "-o", f"remount,{options}", str(folder)], check=True, capture_output=True)
+
+
+def used_kib(folder: Path) -> int:
+    return shutil.disk_usage(folder).used // 1024

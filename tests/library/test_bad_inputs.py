@@ -4,7 +4,6 @@ of tests/library/BAD_INPUTS.md); the tests after it check what one message canno
 is left untouched, that a damaged checkpoint is skipped for an intact one, that defaults follow
 transformers, that a SIGKILL while saving loses nothing."""
 
-import errno
 import json
 import os
 import re
@@ -17,12 +16,11 @@ import warnings
 from pathlib import Path
 
 import minigpt.checkpoint as ckpt
-import minigpt.hf as hf
-import minigpt.hf_format as hf_format
+import minigpt.hf_config as hf
 import numpy as np
 import pytest
 import torch
-from conftest import randomize
+from conftest import randomize, remount, small_disk, used_kib
 from minigpt import MiniGPT, ModelConfig, generate
 from minigpt.data import PackedDataset
 from minigpt.tokenizer import Tokenizer
@@ -170,33 +168,25 @@ def _left_padded_without_mask(made, tmp_path):
     return generate(tiny_model(), ids, 2, eos_token_id=[], pad_token_id=0)
 
 
-def _disk_full(made, tmp_path, monkeypatch, target):
-    real_save, real_file = torch.save, hf_format.save_file
-
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    trainer = Trainer(
-        tiny_model(), train_config(steps=2, out_dir=str(tmp_path), save_every=1), PackedDataset(token_stream(), 16)
-    )
-    trainer.train(steps=1)  # step-0000001 is written normally
-    if target == "optimizer.pt":
-        monkeypatch.setattr(
-            torch,
-            "save",
-            lambda obj, f, *a, **k: full() if str(f).endswith("optimizer.pt") else real_save(obj, f, *a, **k),
+def _disk_full(made, tmp_path, target):
+    """A real full disk during a checkpoint write: a tmpfs just big enough for step 1's checkpoint,
+    and for step 2's files up to (not including) `target`. model.safetensors fails in safetensors'
+    words ("No space left on device"), optimizer.pt in torch.save's ("unexpected pos")."""
+    with small_disk(tmp_path / "disk", 16 * 1024) as disk:
+        trainer = Trainer(
+            tiny_model(), train_config(steps=2, out_dir=str(disk), save_every=1), PackedDataset(token_stream(), 16)
         )
-    else:
-        monkeypatch.setattr(hf_format, "save_file", full)
-    try:
-        trainer.train()
-    finally:
-        monkeypatch.setattr(torch, "save", real_save)
-        monkeypatch.setattr(hf_format, "save_file", real_file)
-        # the older checkpoint is intact and the torn one freed its space
-        assert [p.name for p in ckpt.list_checkpoints(tmp_path / "checkpoints")] == ["step-0000001"]
-        assert not list((tmp_path / "checkpoints").glob(".tmp-*"))
-        ckpt.load_checkpoint(tmp_path)
+        trainer.train(steps=1)  # step-0000001 is written normally
+        first = ckpt.list_checkpoints(disk / "checkpoints")[0]
+        room = {"model.safetensors": 64, "optimizer.pt": (first / "model.safetensors").stat().st_size // 1024 + 64}
+        remount(disk, f"size={used_kib(disk) + room[target]}k")
+        try:
+            trainer.train()
+        finally:
+            # the older checkpoint is intact and the torn one freed its space
+            assert [p.name for p in ckpt.list_checkpoints(disk / "checkpoints")] == ["step-0000001"]
+            assert not list((disk / "checkpoints").glob(".tmp-*"))
+            ckpt.load_checkpoint(disk)
 
 
 CASES = [
@@ -334,7 +324,7 @@ CASES = [
     (
         "count --config with invalid JSON",
         lambda m, t: count("--config", _write(t / "c.json", "{hidden_size: 64}")),
-        "SystemExit",
+        "exit",
         r"count: error: \S*c\.json is not valid JSON: .* at line 1, column 2",
     ),
     (
@@ -363,15 +353,15 @@ CASES = [
     ),
     (
         "disk full while writing a checkpoint's optimizer.pt",
-        lambda m, t, mp: _disk_full(m, t, mp, "optimizer.pt"),
+        lambda m, t: _disk_full(m, t, "optimizer.pt"),
         "OSError",
-        r"disk full while writing \S*\.tmp-step-0000002/optimizer\.pt\. Nothing was replaced",
+        r"disk full while writing \S*/disk/checkpoints/\.tmp-step-0000002/optimizer\.pt\. Nothing was replaced",
     ),
     (
         "disk full while writing a checkpoint's model.safetensors",
-        lambda m, t, mp: _disk_full(m, t, mp, "model.safetensors"),
+        lambda m, t: _disk_full(m, t, "model.safetensors"),
         "OSError",
-        r"disk full while writing \S*\.tmp-step-0000002/model\.safetensors\. Nothing was replaced",
+        r"disk full while writing \S*/disk/checkpoints/\.tmp-step-0000002/model\.safetensors\. Nothing was replaced",
     ),
     # options checked before any data is prepared
     (

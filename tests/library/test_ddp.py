@@ -18,7 +18,6 @@ from minigpt.checkpoint import find_checkpoint
 from minigpt.train import TrainConfig, Trainer
 from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
 
-
 STEPS = 3
 
 

@@ -141,7 +141,7 @@ def _write(tmp_path, **changes):
     "changes, fragment",
     [
         (dict(model_type="gpt2"), "model_type='gpt2' is not supported"),
-        (dict(rope_parameters={"rope_type": "llama3", "rope_theta": 5e5}), "rope_type='llama3'"),
+        (dict(rope_parameters={"rope_type": "longrope", "rope_theta": 5e5}), "rope_type='longrope'"),
         (dict(vocab_size=512), r"embed_tokens.weight has shape \(256, 64\).*implies \(512, 64\)"),
         (dict(num_hidden_layers=3), r"Missing: \['model.layers.2"),
         (dict(attention_bias=True), "biases on q/k/v only"),
