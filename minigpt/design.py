@@ -6,8 +6,6 @@ design, then minigpt.widgets.design_explorer redraws it from sliders.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-
 from .config import ModelConfig
 from .counting import flops_per_token, training_budget
 
@@ -32,6 +30,8 @@ def design_summary(config: ModelConfig, tokens: int, context: int | None = None,
 def plot_design(config: ModelConfig, tokens: int, context: int | None = None, batch_size: int = 1):
     """Left: memory to serve and to train (GiB). Right: training FLOPs split into the matmuls of
     the weights and attention's own products over the context. Returns the figure."""
+    from .viz import plt  # matplotlib, or an error that says what to install: the library does not need it
+
     b = training_budget(config, tokens, context, batch_size)
     context = config.max_seq_len if context is None else context
     weights_part = flops_per_token(config, context=0, training=True) * tokens

@@ -3,13 +3,27 @@ returns its matplotlib axes (or figure), so a chapter can add a title or an anno
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.ticker import FuncFormatter
 
 from .config import ModelConfig
 from .counting import count_parameters, kv_cache_bytes_per_token, training_memory, weight_bytes
+
+# What to install for the plots and widgets, in every error that finds them missing.
+INSTALL = (
+    'pip install "minigpt[course]" (in a clone of the course: pip install -e ".[course]"), '
+    "or pip install matplotlib ipywidgets"
+)
+
+try:  # the plots are minigpt's `course` extra, not a dependency of the library
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+except ModuleNotFoundError as exc:
+    raise ModuleNotFoundError(
+        f"minigpt's plots (minigpt.viz, minigpt.design, minigpt.widgets) draw with matplotlib, which is not "
+        f"installed ({exc}). It comes with minigpt's course extra: {INSTALL}",
+        name=exc.name,
+    ) from exc
 
 # Components grouped as a reader thinks of them; colours fixed so every chart reads the same.
 GROUPS = {

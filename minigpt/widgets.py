@@ -4,13 +4,19 @@ chapter calls first with default values so the online book (no kernel) still sho
 
 from __future__ import annotations
 
-import ipywidgets as widgets
-import matplotlib.pyplot as plt
-from IPython.display import display
-
 from .config import ModelConfig, swiglu_intermediate_size
 from .design import design_summary, plot_design
-from .viz import plot_model_size
+from .viz import INSTALL, plot_model_size, plt  # viz says what to install when matplotlib is missing
+
+try:  # the widgets are minigpt's `course` extra, not a dependency of the library
+    import ipywidgets as widgets
+    from IPython.display import display
+except ModuleNotFoundError as exc:
+    raise ModuleNotFoundError(
+        f"minigpt.widgets needs ipywidgets, and {exc.name} is not installed. It comes with minigpt's "
+        f"course extra: {INSTALL}",
+        name=exc.name,
+    ) from exc
 
 STYLE = {"description_width": "130px"}
 

@@ -4,7 +4,9 @@
   ones inside functions, relative imports resolved), has no cycle. A lazy import inside a
   function is still a dependency: it only hides a cycle from the interpreter, not from a reader.
 - The two houses (issue 30): `minigpt`, the library, and `coursebook`, the course's tools, read
-  together, have no cycle either, and nothing in the library imports the tools.
+  together, have no cycle either, and nothing in the library imports the tools. The library
+  works without the course's extras (matplotlib, ipywidgets) and the book's packages: the
+  README's tour runs with them hidden, and asking for a plot says what to pip install.
 - Every module imports on its own, in a fresh interpreter (`python -c "import minigpt.x"`), so no
   module works only because another one happened to be imported first.
 - A module over MAX_LINES lines says why at its top: the first paragraph of its docstring names
@@ -14,7 +16,9 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -154,6 +158,64 @@ def test_the_two_houses_have_no_cycle_and_the_library_never_imports_the_tools():
     assert not upward, f"the library imports the course's tools: {upward}"
 
 
+NO_EXTRAS = Path(__file__).resolve().parent / "no_course_extras.py"
+PLOTTING = ("minigpt.viz", "minigpt.widgets")  # import only with the course extra; minigpt.design plots lazily
+WITHOUT_EXTRAS = """
+import importlib, importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("no_course_extras", sys.argv[1])
+spec.loader.exec_module(importlib.util.module_from_spec(spec))  # matplotlib, ipywidgets, ... now missing
+import minigpt
+from minigpt.design import design_summary, plot_design
+for name in sys.argv[3:]:
+    importlib.import_module(name)
+for block in json.loads(sys.argv[2]):
+    exec(compile(block, "README.md", "exec"), {})
+report = {"summary": design_summary(minigpt.ModelConfig.from_preset("tiny"), tokens=10**6), "errors": []}
+for ask in (lambda: importlib.import_module("minigpt.viz"), lambda: importlib.import_module("minigpt.widgets"),
+            lambda: plot_design(minigpt.ModelConfig.from_preset("tiny"), tokens=10**6)):
+    try:
+        ask()
+        report["errors"].append("no error")
+    except ImportError as exc:
+        report["errors"].append(str(exc))
+report["imported"] = sorted(m for m in sys.modules if m.partition(".")[0] in ("matplotlib", "ipywidgets", "coursebook"))
+print(json.dumps(report))
+"""
+
+
+def readme_python_blocks() -> list[tuple[str, str]]:
+    """(code, printed output) of the python blocks of README.md's tour (as test_readme reads them)."""
+    text = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    tour = text[text.index("## A short tour") :]
+    tour = tour[: tour.index("\n## ", 1)]
+    fences = re.findall(r"^```(\w*)\n(.*?)^```", tour, re.S | re.M)
+    return [(code, out) for (lang, code), (_, out) in zip(fences, fences[1:], strict=False) if lang == "python"]
+
+
+def test_the_library_works_without_the_course_extras(tmp_path):
+    blocks = readme_python_blocks()
+    assert len(blocks) >= 2
+    modules = sorted(set(package_modules()) - set(PLOTTING))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_EXTRAS, str(NO_EXTRAS), json.dumps([c for c, _ in blocks]), *modules],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,  # the tour saves a model folder
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed, _, last = result.stdout.rstrip("\n").rpartition("\n")
+    assert printed + "\n" == "".join(out for _, out in blocks)  # the tour printed what the README says
+    report = json.loads(last)
+    assert report["summary"].startswith("parameters ")  # the design's numbers need no plotting
+    errors = report["errors"]
+    assert len(errors) == 3 and all('pip install "minigpt[course]"' in e for e in errors), errors
+    assert "matplotlib" in errors[0] and "ipywidgets" in errors[1], errors
+    assert report["imported"] == [], f"imported although hidden: {report['imported']}"
+
+
 @pytest.mark.parametrize("name", sorted(package_modules()))
 def test_module_imports_alone(name):
     env = dict(os.environ)
@@ -166,6 +228,9 @@ def test_module_imports_alone(name):
         cwd=PACKAGE.parent,
         timeout=300,
     )
+    if name in PLOTTING and result.returncode != 0:  # without the course extra: the error says what to install
+        assert 'pip install "minigpt[course]"' in result.stderr, result.stderr[-3000:]
+        return
     assert result.returncode == 0, f"import {name} failed alone:\n{result.stderr[-3000:]}"
 
 
