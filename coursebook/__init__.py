@@ -18,6 +18,7 @@ commands and `coursebook --help` prints them. One idea per module:
     quizzes.py        `quizzes`: the quiz files (read, check, render with jupyterquiz)
     render/           `render`: the instructor guide's tables, the model-card pages
     kit/              `kit`: slides, quiz pages, worksheets, answer keys, PDFs
+    handout.py        `handout`: the chapter notebooks without their solutions
     browser/          `browser-check`: the built site and its kit in headless Chromium
     screenshots.py    `screenshots`: a PNG of every page
     sweeps/           `sweep heads`, `sweep scale`: the training sweeps chapters 5 and 9 plot
@@ -25,8 +26,8 @@ commands and `coursebook --help` prints them. One idea per module:
     sphinx/           the book's Sphinx extensions (_config.yml's sphinx.extra_extensions)
 
 Two commands come next, for teaching: `student` (the student edition of the notebooks: the
-chapters without their solutions, with starters and checks; cells.without_solutions is its
-first piece) and `grade` (run submitted notebooks and grade them). Each is a module here,
+chapters without their solutions, with starters and checks; it supersedes `handout`, whose
+cells.without_solutions is its first piece) and `grade` (run submitted notebooks and grade them). Each is a module here,
 student.py and grade.py, with a `main(argv)`, registered in cli.COMMANDS and cli.GROUPS
 (a group "teaching"); tests/course/test_coursebook.py then checks their --help like the others'.
 

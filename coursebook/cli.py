@@ -22,6 +22,7 @@ COMMANDS = {
     "prose-numbers": ("coursebook.prose_numbers", "every number in the prose is printed, cited or reviewed"),
     "quizzes": ("coursebook.quizzes", "check every quiz: valid, its sections exist, zh and en agree"),
     "render": ("coursebook.render", "write the generated pages: instructor guide tables, model card"),
+    "handout": ("coursebook.handout", "copies of the chapter notebooks without their solutions, to hand out"),
     "kit": ("coursebook.kit.build", "the teaching kit: slides, quiz pages, worksheets, answer keys, PDFs"),
     "browser-check": ("coursebook.browser.check", "open every page of the built site (and its kit) in Chromium"),
     "screenshots": ("coursebook.screenshots", "a full-page PNG of every page of the built site"),
@@ -32,7 +33,7 @@ COMMANDS = {
 GROUPS = {
     "the chapters": ["stamp", "execute", "nbval", "timings"],
     "checks": ["check", "parity", "prose-numbers", "quizzes"],
-    "the book and the kit": ["render", "kit", "browser-check", "screenshots", "ensure-chromium"],
+    "the book and the kit": ["render", "kit", "handout", "browser-check", "screenshots", "ensure-chromium"],
     "experiments and CI": ["sweep", "colab-sim"],
 }
 
