@@ -12,9 +12,11 @@ from __future__ import annotations
 import importlib
 import shlex
 import sys
+import time
 
 import torch
-from minigpt.data import make_course_corpus
+from minigpt import MiniGPT, ModelConfig, TrainConfig, Trainer
+from minigpt.data import PackedDataset, make_course_corpus
 
 SWEEPS = {
     "heads": "chapter 5: how many heads, and how many key/value heads, at the same width",
@@ -30,6 +32,17 @@ def corpus_tokens(tokenizer, size_bytes: int, seed: int):
     for doc in corpus.docs:
         ids += tokenizer.encode(doc) + [tokenizer.eos_id]
     return torch.tensor(ids), corpus.sha256
+
+
+def train(model_kw: dict, config: TrainConfig, block: int, train_ids, val_ids):
+    """One model of the sweep, built from seed `config.seed` and trained on windows of `block`
+    tokens; returns (model in eval mode, its history, seconds)."""
+    torch.manual_seed(config.seed)
+    model = MiniGPT(ModelConfig(**model_kw))
+    trainer = Trainer(model, config, PackedDataset(train_ids, block), PackedDataset(val_ids, block))
+    start = time.perf_counter()
+    trainer.train()
+    return model.eval(), trainer.history, time.perf_counter() - start
 
 
 def command_line(sweep: str, argv: list[str] | None) -> str:

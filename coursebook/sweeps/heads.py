@@ -23,12 +23,11 @@ import time
 from pathlib import Path
 
 import torch
-from minigpt import MiniGPT, ModelConfig
+from minigpt import TrainConfig
 from minigpt.course import evaluate_course_probes, load_course_model
-from minigpt.data import PackedDataset, course_probes
-from minigpt.train import TrainConfig, Trainer
+from minigpt.data import course_probes
 
-from . import command_line, corpus_tokens
+from . import command_line, corpus_tokens, train
 
 # The sweep's model: the course model's recipe at half the width and a third of the depth.
 BASE = dict(
@@ -44,17 +43,6 @@ LIVE_TRAIN = dict(TRAIN, steps=30, batch_size=8, warmup_steps=3, eval_batches=8)
 LIVE_BLOCK = 64
 CORPUS_BYTES, VAL_BYTES = 2_000_000, 200_000
 RUNS = [(1, 1), (2, 2), (4, 4), (8, 8), (16, 16), (8, 2), (8, 1)]  # (query heads, key/value heads)
-
-
-def train_one(model_kw: dict, train_kw: dict, block: int, train_ids, val_ids, seed: int = 0):
-    """Train one model from seed `seed`; returns (model, history, seconds)."""
-    torch.manual_seed(seed)
-    model = MiniGPT(ModelConfig(**model_kw))
-    config = TrainConfig(**train_kw, seed=seed)
-    trainer = Trainer(model, config, PackedDataset(train_ids, block), PackedDataset(val_ids, block))
-    start = time.perf_counter()
-    trainer.train()
-    return model.eval(), trainer.history, time.perf_counter() - start
 
 
 def main(argv=None) -> int:
@@ -87,7 +75,7 @@ def main(argv=None) -> int:
     }
     for heads, kv in RUNS:
         kw = dict(BASE, num_heads=heads, num_kv_heads=kv)
-        model, history, seconds = train_one(kw, TRAIN, BLOCK, train_ids, val_ids)
+        model, history, seconds = train(kw, TrainConfig(**TRAIN, seed=0), BLOCK, train_ids, val_ids)
         accuracy = evaluate_course_probes(model, tokenizer, probes)
         evals = [h for h in history if h["kind"] == "eval"]
         run = {
@@ -107,7 +95,7 @@ def main(argv=None) -> int:
         )
     live = {"model": LIVE_MODEL, "train": dict(LIVE_TRAIN, block_size=LIVE_BLOCK), "seeds": {}}
     for seed in (0, 1, 2):
-        _, history, seconds = train_one(LIVE_MODEL, LIVE_TRAIN, LIVE_BLOCK, train_ids, val_ids, seed=seed)
+        _, history, seconds = train(LIVE_MODEL, TrainConfig(**LIVE_TRAIN, seed=seed), LIVE_BLOCK, train_ids, val_ids)
         live["seeds"][str(seed)] = {"val_loss": round(history[-1]["val_loss"], 4), "seconds": round(seconds, 1)}
     results["live"] = live
     results["seconds"] = round(time.perf_counter() - began, 1)

@@ -30,12 +30,12 @@ import time
 from pathlib import Path
 
 import torch
-from minigpt import MiniGPT, ModelConfig, TrainConfig, Trainer
+from minigpt import ModelConfig, TrainConfig
 from minigpt.counting import count_parameters, flops_per_token
 from minigpt.course import evaluate_course_probes, load_course_model
-from minigpt.data import PackedDataset, course_probes
+from minigpt.data import course_probes
 
-from . import command_line, corpus_tokens
+from . import command_line, corpus_tokens, train
 
 BLOCK = 128
 BATCH = 8
@@ -78,19 +78,6 @@ RUNS = (
     + [("XL", BASE_STEPS, 0, 1e-3), ("XXL", BASE_STEPS, 0, 1e-3)]
 )
 LIVE = ("XS", 64)  # the point the chapter reruns (a few seconds)
-
-
-def run_point(model_kw: dict, steps: int, seed: int, train_ids, val_ids, eval_every: int = 0, lr: float = LR):
-    """Train one model from seed `seed` for `steps` steps; returns (model, history, seconds)."""
-    torch.manual_seed(seed)
-    model = MiniGPT(ModelConfig(**model_kw))
-    config = TrainConfig(
-        **dict(TRAIN, lr=lr), steps=steps, warmup_steps=max(1, steps // 10), seed=seed, eval_every=eval_every
-    )
-    trainer = Trainer(model, config, PackedDataset(train_ids, BLOCK), PackedDataset(val_ids, BLOCK))
-    start = time.perf_counter()
-    trainer.train()
-    return model.eval(), trainer.history, time.perf_counter() - start
 
 
 def main(argv=None) -> int:
@@ -165,7 +152,9 @@ def main(argv=None) -> int:
         kw = SIZES[size]
         config = ModelConfig(**kw)
         count = count_parameters(config)
-        model, history, seconds = run_point(kw, steps, seed, train_ids, val_ids, eval_every=max(1, steps // 4), lr=lr)
+        warmup, eval_every = max(1, steps // 10), max(1, steps // 4)
+        recipe = TrainConfig(**dict(TRAIN, lr=lr), steps=steps, warmup_steps=warmup, seed=seed, eval_every=eval_every)
+        model, history, seconds = train(kw, recipe, BLOCK, train_ids, val_ids)
         accuracy = evaluate_course_probes(model, tokenizer, probes) if seed == 0 else {}
         evals = [h for h in history if h["kind"] == "eval"]
         tokens = steps * BATCH * BLOCK
