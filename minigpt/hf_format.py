@@ -190,10 +190,11 @@ def load_pretrained(model_class, path: str | Path, device=None, dtype=None):
     not_float = {k: v.dtype for k, v in state.items() if not v.is_floating_point()}
     if not_float:
         name, kind = next(iter(not_float.items()))
+        more = f", and {len(not_float) - 1} more tensors are not floating point" if len(not_float) > 1 else ""
         raise ValueError(
-            f"{path}: {len(not_float)} tensors are not floating point ({name} is {dtype_name(kind)}): a quantized "
-            f"checkpoint, whose scales this loader does not know. Casting its integers to float would give wrong "
-            f"logits. Load the float checkpoint it was made from (minigpt.quant quantizes a loaded model in memory)."
+            f"{path}: tensor {name} is {dtype_name(kind)}{more}: a quantized checkpoint, whose scales this loader "
+            f"does not know. Casting its integers to float would give wrong logits. Load the float checkpoint it "
+            f"was made from (minigpt.quant quantizes a loaded model in memory)."
         )
     if config.tie_word_embeddings and "lm_head.weight" in state:
         embed = state.get("model.embed_tokens.weight")

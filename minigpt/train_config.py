@@ -96,7 +96,7 @@ class TrainConfig:
             if not 0 < self.peak_tflops < math.inf:
                 raise ValueError(
                     f"TrainConfig.peak_tflops is the accelerator's peak TFLOP/s, a positive number (e.g. 989 "
-                    f"for an H100's bf16), got {self.peak_tflops}; None reports no MFU."
+                    f"for an H100's bf16), got {self.peak_tflops}; leave it unset (None) to report no MFU."
                 )
         for name in ("compile", "shuffle", "overwrite", "progress"):
             if not isinstance(getattr(self, name), bool):
@@ -188,8 +188,6 @@ def _string_note(value) -> str:
     try:
         float(value)
     except ValueError:
-        return f" (a {type(value).__name__})"
-    return (
-        f", a string, not a number: YAML reads exponent notation without a dot ({value}) as text. "
-        f"Write it as a number (1.0e-3 or 0.001 in YAML), or convert it with float() or int()"
-    )
+        return " (a string)"
+    yaml = " (YAML reads exponent notation without a dot, like 1e-3, as a string: write 1.0e-3 or 0.001)"
+    return f", a string, not a number{yaml if 'e' in value.lower() else ''}. Pass the number itself, or convert it"

@@ -12,6 +12,7 @@ only ones, their messages given with the option names), then `stream` or `genera
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 
 from ..generate import generate, stream
@@ -33,12 +34,12 @@ _OPTION = {
     "stop_strings": "--stop",
     "compile": "--compile",
     "use_cache": "--no-cache",
+    "explain": "--explain",
 }
-
-
-# Sampling options and their defaults: None in the parser, so an option given with --num-beams is
-# seen (beam search scores by log-probabilities and does not do them: refused, not ignored).
+# The sampling options' defaults here, and under --num-beams (where they do not apply). None in the
+# parser, so one given with --num-beams is seen, and refused by GenerationConfig.check_beam_search.
 SAMPLING_DEFAULTS = {"temperature": 0.8, "top_k": 0, "top_p": 0.95, "repetition_penalty": 1.0}
+BEAM_DEFAULTS = {"temperature": 0.0, "top_k": 0, "top_p": 1.0, "repetition_penalty": 1.0}
 
 
 def build_parser() -> ArgumentParser:
@@ -164,38 +165,32 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _generation_config(args) -> GenerationConfig:
-    """The options as one GenerationConfig. With --num-beams > 1, an option that beam search does
-    not do is refused by name (it would otherwise be dropped without a word)."""
+    """The options as one GenerationConfig. With --num-beams > 1, an option beam search does not
+    do is refused by name (GenerationConfig.check_beam_search), not dropped without a word."""
     if args.max_new_tokens < 1:
         raise Refusal(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}.")
     beam = args.num_beams > 1
-    if beam:
-        given = [f"--{k.replace('_', '-')}" for k in SAMPLING_DEFAULTS if getattr(args, k) is not None]
-        given += [option for option, on in (("--stop", args.stop), ("--explain", args.explain)) if on]
-        given += ["--compile"] if args.compile else []
-        if given:
-            raise Refusal(
-                f"--num-beams {args.num_beams} is beam search, which keeps the most likely continuations "
-                f"(scored by log-probabilities) and does not do {', '.join(given)}: drop "
-                f"{'it' if len(given) == 1 else 'them'}, or drop --num-beams to sample."
-            )
-    values = {k: SAMPLING_DEFAULTS[k] if getattr(args, k) is None else getattr(args, k) for k in SAMPLING_DEFAULTS}
+    defaults = BEAM_DEFAULTS if beam else SAMPLING_DEFAULTS
+    values = {k: default if getattr(args, k) is None else getattr(args, k) for k, default in defaults.items()}
     try:
-        return GenerationConfig(
+        config = GenerationConfig(
             max_new_tokens=args.max_new_tokens,
-            num_beams=args.num_beams,
+            num_beams=1 if beam else args.num_beams,  # 0 and negative widths are refused here
             length_penalty=args.length_penalty,
-            temperature=0.0 if beam else values["temperature"],
-            top_k=values["top_k"],
-            top_p=1.0 if beam else values["top_p"],
-            repetition_penalty=values["repetition_penalty"],
             stop_strings=args.stop or None,
             seed=args.seed,
             use_cache=not args.no_cache,
             compile=args.compile,
-        )
+            **values,
+        )  # every value checked, as if sampling; then, for beam search, every option it would not honour at once
+        if beam:
+            as_beams = copy.copy(config)
+            object.__setattr__(as_beams, "num_beams", args.num_beams)  # frozen: the check reads it, nothing runs
+            as_beams.check_beam_search(explain=args.explain)  # --explain is the CLI's, not a setting
+            config = GenerationConfig.build(config, num_beams=args.num_beams)
     except ValueError as e:
         raise Refusal(_in_option_names(str(e))) from None
+    return config
 
 
 def _load_for_cli(args):
@@ -238,9 +233,11 @@ def _item(value) -> float:
 
 
 def _in_option_names(message: str) -> str:
-    """A GenerationConfig error as the command line says it: "top_p must ..." -> "--top-p must ..."."""
+    """A GenerationConfig error as the command line says it: "top_p must ..." -> "--top-p must ...",
+    "top_k=5 (use 0)" -> "--top-k 5 (use 0)"."""
     message = message.replace("compile=True", "--compile").replace("leave use_cache=True", "drop --no-cache")
     for name, option in _OPTION.items():
         if message.startswith(name + " "):
-            return option + message[len(name) :]
+            message = option + message[len(name) :]
+        message = message.replace(f"{name}=", f"{option} ")
     return message

@@ -205,6 +205,7 @@ def prepare(args, tokenizer: Tokenizer | None, out: Path, rank: int, barrier) ->
             val_fraction=args.val_fraction,
             is_main=rank == 0,
             barrier=barrier,
+            progress=args.progress,
         )
     except OtherDataError as e:  # remaking the data would replace the tokenizer the checkpoints were trained with
         raise Refusal(f"--resume: {e}") from None

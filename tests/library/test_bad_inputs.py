@@ -189,6 +189,66 @@ def _disk_full(made, tmp_path, target):
             ckpt.load_checkpoint(disk)
 
 
+# ---- issue 23 (round three), the training and IO side -------------------------------------------------
+
+COURSE_MODEL = ROOT / "minigpt" / "assets" / "course-model"
+
+
+def _int8_weights(made, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    folder = copy_of(made["model"], tmp_path)
+    state = load_file(folder / "model.safetensors")
+    name = "model.layers.0.mlp.up_proj.weight"
+    state[name] = (state[name] * 100).round().to(torch.int8)  # what an int8 export without its scales holds
+    save_file(state, folder / "model.safetensors")
+    return MiniGPT.from_pretrained(folder)
+
+
+def _weights_linked_to_dev_zero(made, tmp_path):
+    folder = copy_of(made["model"], tmp_path)
+    (folder / "model.safetensors").unlink()
+    (folder / "model.safetensors").symlink_to("/dev/zero")
+    return MiniGPT.from_pretrained(folder)
+
+
+def _tied_config_over_distinct_head(made, tmp_path):
+    model = tiny_model()
+    model.config.tie_word_embeddings = False
+    model.lm_head = torch.nn.Linear(64, 256, bias=False)  # a head of its own
+    model.save_pretrained(tmp_path / "m")
+    data = json.loads((tmp_path / "m" / "config.json").read_text())
+    (tmp_path / "m" / "config.json").write_text(json.dumps({**data, "tie_word_embeddings": True}))
+    return MiniGPT.from_pretrained(tmp_path / "m")
+
+
+def _decode_generate_batch(made, tmp_path):
+    tok = Tokenizer.from_file(made["run"] / "tokenizer.json")
+    out = generate(tiny_model(), torch.tensor([[1, 2, 3], [4, 5, 6]]), 2, eos_token_id=[])
+    return tok.decode(out)
+
+
+def _cuda_without_cuda(made, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the case is a machine without it")
+    return train("--device", "cuda", "--out", tmp_path / "r")
+
+
+def _short_corpus(made, tmp_path):
+    text = _write(tmp_path / "short.txt", "Susan has three apples.")
+    tok = made["run"] / "tokenizer.json"
+    return train("--data", text, "--tokenizer", tok, "--block-size", 64, "--no-progress", "--out", tmp_path / "r")
+
+
+def _resume_past_steps(made, tmp_path):
+    trainer = Trainer(MiniGPT(ModelConfig.from_preset("tiny", vocab_size=320)), train_config(steps=1))
+    return trainer.resume(made["run"])
+
+
+def _run(made, tmp_path, *argv):
+    return train("--config", made["run"] / "run_config.json", "--out", copy_of(made["run"], tmp_path), *argv)
+
+
 CASES = [
     # data loss and silent wrong results
     (
@@ -401,6 +461,148 @@ CASES = [
         "exit",
         r"--data \S*missing\.txt: no such file or folder",
     ),
+    # issue 23 (round three): data lost
+    (
+        "train --out EXPORTED (a copy of the course model): refused, nothing changed",
+        lambda m, t: train("--preset", "tiny", "--steps", 1, "--out", copy_of(COURSE_MODEL, t)),
+        "exit",
+        r"--out \S+ is not a training run's folder: it holds config\.json, model\.safetensors.*\(an exported model\).*"
+        r"nothing was changed",
+    ),
+    (
+        "train --out EXPORTED --overwrite: refused too (overwrite restarts a run, it does not clear other folders)",
+        lambda m, t: train("--preset", "tiny", "--steps", 1, "--overwrite", "--out", copy_of(COURSE_MODEL, t)),
+        "exit",
+        r"is not a training run's folder.*\(an exported model\)",
+    ),
+    (
+        "save_pretrained(existing, dtype=torch.int8): refused before writing",
+        lambda m, t: tiny_model().save_pretrained(copy_of(m["model"], t), dtype=torch.int8),
+        "ValueError",
+        r"save_pretrained dtype int8 is not a weight format minigpt reads or writes",
+    ),
+    (
+        "model.double(); save_pretrained(folder): refused before writing",
+        lambda m, t: tiny_model().double().save_pretrained(copy_of(m["model"], t)),
+        "ValueError",
+        r"save_pretrained dtype float64 is not a weight format.*a float64 model is saved as float32",
+    ),
+    # issue 23: silent wrong results
+    (
+        "config.json says tie_word_embeddings: true over a distinct lm_head.weight: kept untied, with a warning",
+        _tied_config_over_distinct_head,
+        "UserWarning",
+        r"says tie_word_embeddings: true, but the weights hold an lm_head\.weight that differs.*loaded untied",
+    ),
+    (
+        "sample --model EXPORTED --tokenizer OTHER: refused by the export's recorded sha256",
+        lambda m, t: sample("--model", COURSE_MODEL, "--tokenizer", m["other_tokenizer"], "--max-new-tokens", 2),
+        "exit",
+        r"was trained with tokenizer sha256 bacac1a44052ce95\.\.\., but --tokenizer \S*other_tokenizer\.json is "
+        r"[0-9a-f]{16}\.\.\.",
+    ),
+    (
+        "sample --num-beams 2 with --top-k, --repetition-penalty, --stop, --explain: refused, not dropped",
+        lambda m, t: sample(
+            "--num-beams", 2, "--top-k", 5, "--repetition-penalty", 1.3, "--stop", ".", "--explain", "--prompt", "Hi"
+        ),
+        "exit",
+        r"Beam search \(--num-beams 2\) is deterministic.*it does not do: --top-k 5 \(use 0\); --repetition-penalty "
+        r"1\.3 \(use 1\.0\); --stop \['\.'\] .*; --explain True \(use False",
+    ),
+    (
+        "train --resume --overwrite: refused (one continues the run, the other deletes it)",
+        lambda m, t: _run(m, t, "--resume", "--overwrite"),
+        "exit",
+        r"--resume continues the run in --out, --overwrite deletes it and starts over: pass one of them",
+    ),
+    (
+        "train --resume --block-size 16 on a run trained at 32: refused (the data position counts windows)",
+        lambda m, t: _run(m, t, "--resume", "--block-size", 16, "--steps", 4),
+        "exit",
+        r"trained with --block-size 32; --block-size 16 would cut the data into other windows.*Resume with "
+        r"--block-size 32",
+    ),
+    (
+        "train --resume --steps 1 on a run at step 2: refused, nothing to train",
+        lambda m, t: _run(m, t, "--resume", "--steps", 1),
+        "exit",
+        r"is at step 2 and --steps 1 counts the whole run, so there is nothing to train\. Pass --steps above 2",
+    ),
+    (
+        "Trainer.resume of a run at step 2 with TrainConfig.steps=1",
+        _resume_past_steps,
+        "ValueError",
+        r"is at step 2, past TrainConfig\.steps=1: steps counts the whole run",
+    ),
+    (
+        "train --peak-tflops -1",
+        lambda m, t: train("--peak-tflops", -1, "--out", t / "r"),
+        "exit",
+        r"--peak-tflops is the accelerator's peak TFLOP/s, a positive number .* got -1\.0",
+    ),
+    (
+        "from_pretrained of a folder whose model.safetensors holds int8 tensors",
+        _int8_weights,
+        "ValueError",
+        r"tensor model\.layers\.0\.mlp\.up_proj\.weight is int8: a quantized checkpoint, whose scales this loader",
+    ),
+    # issue 23: tracebacks a learner still met
+    (
+        "train --min-lr above --lr (checked before the data is prepared)",
+        lambda m, t: train("--lr", 0.001, "--min-lr", 0.1, "--out", t / "r"),
+        "exit",
+        r"--min-lr must be at most lr=0\.001 \(the schedule decays from lr down to min_lr\), got 0\.1",
+    ),
+    (
+        "train --device banana",
+        lambda m, t: train("--device", "banana", "--out", t / "r"),
+        "exit",
+        r"--device 'banana' is not a device: use auto, cpu, cuda, cuda:N",
+    ),
+    (
+        "train --device cuda on a machine without CUDA",
+        _cuda_without_cuda,
+        "exit",
+        r"--device 'cuda': this machine has no CUDA GPU that torch can use",
+    ),
+    (
+        "train --out FILE",
+        lambda m, t: train("--out", _write(t / "notes.txt", "my notes")),
+        "exit",
+        r"--out \S*notes\.txt is a file, not a folder; nothing was changed",
+    ),
+    (
+        "train on a corpus shorter than one window",
+        _short_corpus,
+        "exit",
+        r"--data \S*short\.txt has \d+ training tokens, fewer than one window needs \(--block-size 64 \+ 1",
+    ),
+    (
+        "TrainConfig(lr='1e-3') (what YAML reads for 1e-3)",
+        lambda m, t: train_config(lr="1e-3"),
+        "ValueError",
+        r"TrainConfig\.lr must be a number, got '1e-3', a string, not a number \(YAML reads exponent notation "
+        r"without a dot, like 1e-3, as a string: write 1\.0e-3 or 0\.001\)",
+    ),
+    (
+        "Tokenizer.decode of generate's 2-D output",
+        _decode_generate_batch,
+        "ValueError",
+        r"Tokenizer\.decode takes one sequence of ids; this is a batch \(\(2, 5\)\).*tok\.batch_decode\(ids\)",
+    ),
+    (
+        "model.safetensors that is a link to /dev/zero",
+        _weights_linked_to_dev_zero,
+        "ValueError",
+        r"model\.safetensors is a link to /dev/zero, not a file of weights",
+    ),
+    (
+        "count --config missing.json",
+        lambda m, t: count("--config", t / "missing.json"),
+        "exit",
+        r"count: error: --config \S*missing\.json does not exist",
+    ),
 ]
 
 
@@ -460,7 +662,18 @@ def test_refused_train_leaves_the_existing_run_untouched(made, tmp_path, capsys)
 
 
 def test_bad_options_are_refused_before_the_out_folder_is_made(tmp_path, capsys):
-    for bad in (["--steps", "0"], ["--lr", "-0.1"], ["--batch-size", "0"], ["--val-fraction", "1.5"]):
+    bad_options = (
+        ["--steps", "0"],
+        ["--lr", "-0.1"],
+        ["--batch-size", "0"],
+        ["--val-fraction", "1.5"],
+        ["--device", "banana"],  # issue 23: these four were found after --out was made, or after the data
+        ["--lr", "0.001", "--min-lr", "0.1"],
+        ["--peak-tflops", "-1"],
+        ["--resume", "--overwrite"],
+        ["--preset", "banana"],  # argparse's own errors are one line too
+    )
+    for bad in bad_options:
         with pytest.raises(SystemExit):
             train(*bad, "--out", tmp_path / "r")
         assert not (tmp_path / "r").exists()
@@ -476,6 +689,20 @@ def test_resume_skips_a_damaged_newest_checkpoint_and_says_so(damaged, made, tmp
     assert f"step-0000002/{damaged} is damaged" in err and "Resuming from" in err and "step-0000001" in err
     summary = json.loads((run / "run_summary.json").read_text())
     assert summary["resumed_from"].endswith("step-0000001") and summary["steps"] == 3
+
+
+def test_sample_notes_a_prompt_that_leaves_fewer_new_tokens(capsys):
+    """A prompt near the context (issue 23: 506 tokens, 200 new asked, 6 given without a word)."""
+    tok = Tokenizer.from_file(COURSE_MODEL / "tokenizer.json")
+    prompt = tok.decode(tok.encode("Counting up: " + ", ".join(str(i) for i in range(1, 400)))[:505])
+    n = 1 + len(tok.encode(prompt))  # <|endoftext|> first, as every training document begins
+    assert sample("--prompt", prompt, "--temperature", 0) == 0
+    captured = capsys.readouterr()
+    assert captured.err.strip() == (
+        f"note: the prompt has {n} tokens and the model's context is 512, so at most {512 - n} new tokens follow "
+        f"(not --max-new-tokens 200). Shorten the prompt for more."
+    )
+    assert captured.out.startswith(prompt) and len(captured.out) > len(prompt) + 1
 
 
 def test_a_same_size_edit_of_the_corpus_is_tokenized_again(made, tmp_path):

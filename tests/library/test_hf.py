@@ -173,3 +173,30 @@ def test_pickle_checkpoint_is_read_with_weights_only(tmp_path):
     torch.save({"model.embed_tokens.weight": Evil()}, tmp_path / "pytorch_model.bin")
     with pytest.raises(Exception, match="[Ww]eights only"):
         MiniGPT.from_pretrained(tmp_path)
+
+
+def test_tied_config_over_a_distinct_head_loads_untied_like_transformers(tmp_path):
+    """config.json says tie_word_embeddings: true, but the file holds an lm_head.weight of its own:
+    transformers keeps both tensors (untied) and warns; so does minigpt, with the same logits."""
+    reference = hf_model("llama-gqa-untied")
+    reference.save_pretrained(tmp_path)
+    data = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**data, "tie_word_embeddings": True}))
+    theirs = transformers.AutoModelForCausalLM.from_pretrained(tmp_path).eval()
+    with pytest.warns(UserWarning, match="loaded untied"):
+        ours = MiniGPT.from_pretrained(tmp_path)
+    assert not ours.config.tie_word_embeddings and ours.lm_head.weight is not ours.model.embed_tokens.weight
+    ids = torch.randint(0, 300, (2, 17))
+    torch.testing.assert_close(logits_of(ours, ids), logits_of(theirs, ids), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["bfloat16", "bf16", torch.bfloat16, "auto"])
+def test_from_pretrained_takes_the_dtype_by_name(name, tmp_path):
+    """transformers takes dtype="bfloat16" (and "auto": the dtype config.json records); so does minigpt."""
+    MiniGPT(ModelConfig.from_preset("tiny")).save_pretrained(tmp_path, dtype=torch.bfloat16)
+    model = MiniGPT.from_pretrained(tmp_path, dtype=name)
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+    reference = transformers.AutoModelForCausalLM.from_pretrained(tmp_path, dtype="bfloat16")
+    assert {p.dtype for p in reference.parameters()} == {torch.bfloat16}
+    with pytest.raises(ValueError, match="from_pretrained dtype 'half' is not a weight format"):
+        MiniGPT.from_pretrained(tmp_path, dtype="half")

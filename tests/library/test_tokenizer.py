@@ -3,6 +3,7 @@
 import re
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from minigpt.data import make_course_corpus
@@ -153,3 +154,22 @@ def test_out_of_range_ids_are_errors(tok):
         tok.decode([tok.vocab_size])
     with pytest.raises(ValueError, match="outside"):
         tok.id_to_token(tok.vocab_size + 5)
+
+
+def test_a_byte_order_mark_is_read_past(tok, tmp_path):
+    """Some Windows editors save UTF-8 with a byte-order mark; it is not part of the JSON."""
+    path = tok.save(tmp_path / "tokenizer.json")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert Tokenizer.from_file(path).sha256 == tok.sha256
+
+
+def test_batch_decode_decodes_each_row_and_decode_takes_one(tok):
+    rows = [tok.encode("Susan has three apples."), tok.encode("你好")]
+    width = max(map(len, rows))
+    batch = torch.tensor([r + [tok.eos_id] * (width - len(r)) for r in rows])  # generate's 2-D output
+    texts = tok.batch_decode(batch)
+    assert texts == [tok.decode(batch[0]), tok.decode(batch[1])]
+    assert texts[0].startswith("Susan has three apples.") and texts[1].startswith("你好")
+    assert tok.decode(torch.tensor(rows[1][0])) == tok.decode(rows[1][:1])  # a 0-d tensor is one id
+    with pytest.raises(ValueError, match="batch_decode"):
+        tok.decode(batch)
