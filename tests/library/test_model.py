@@ -220,7 +220,7 @@ def test_each_attention_writes_its_own_layer_of_the_cache():
         model.model.layers[1].self_attn(x, cos, sin, kv_cache=cache)
     assert cache.k[0].abs().max() == 0 and cache.v[0].abs().max() == 0
     assert cache.k[1, :, :, :5].abs().min() > 0 and cache.k[1, :, :, 5:].abs().max() == 0
-    with pytest.raises(TypeError):  # everything after x, cos, sin is keyword-only
+    with pytest.raises(TypeError):  # everything after x, cos, sin and the mask is keyword-only
         model.model.layers[1].self_attn(x, cos, sin, None, cache)
 
 
