@@ -221,6 +221,9 @@ class DecoderModel(nn.Module):
         self._check_input_ids(input_ids)
         b, t = input_ids.shape
         past = None  # the cached length when it is a Python number (then a mask may be skipped)
+        # The caller's slots go to the cache (a static one needs them, a growing one checks them);
+        # slots computed here from a growing cache's own length are right by construction.
+        slots = cache_position
         if cache_position is None:
             past = kv_cache.length if kv_cache is not None else 0
             if past is None:
@@ -257,7 +260,7 @@ class DecoderModel(nn.Module):
                 sin,
                 mask=mask,
                 kv_cache=kv_cache,
-                cache_position=cache_position,
+                cache_position=slots,
                 output_attentions=output_attentions,
             )
             attentions.append(weights)
