@@ -5,6 +5,7 @@
     render --check   the generated pages (instructor guide tables, model card) are current
     prose-numbers    every number in the prose is printed, chosen in code, cited or reviewed
     quizzes          every quiz is valid, its sections exist, the editions agree
+    student --check  the student edition (student/) and the solutions' text are current
 
 All of them run (a failure does not hide the next one's verdict); the exit status is 1 if any
 failed. `make check-notebooks` runs this, then nbval.
@@ -21,6 +22,7 @@ CHECKS = [
     ("render --check", "coursebook.render", ["--check"]),
     ("prose-numbers", "coursebook.prose_numbers", []),
     ("quizzes", "coursebook.quizzes", []),
+    ("student --check", "coursebook.student", ["--check"]),
 ]
 
 

@@ -29,12 +29,17 @@ COMMANDS = {
     "ensure-chromium": ("coursebook.shell:ensure_chromium", "make sure Chromium, a CJK font and poppler are here"),
     "sweep": ("coursebook.sweeps", "the chapters' training sweeps: sweep heads (ch. 5), sweep scale (ch. 9)"),
     "colab-sim": ("coursebook.shell:colab_sim", "the Colab path, simulated: fresh venv, minigpt from git, nbval"),
+    "student": ("coursebook.student", "write the student edition (student/) and the exercises' solutions.json"),
+    "check-student": ("coursebook.grade.untouched", "run each student notebook untouched: no error, all not attempted"),
+    "grade": ("coursebook.grade.cli", "grade submitted student notebooks in a sandbox: scores.csv and feedback"),
+    "ensure-bubblewrap": ("coursebook.grade.sandbox:ensure_main", "make sure the grader's sandbox (bubblewrap) works"),
 }
 GROUPS = {
     "the chapters": ["stamp", "execute", "nbval", "timings"],
     "checks": ["check", "parity", "prose-numbers", "quizzes"],
     "the book and the kit": ["render", "kit", "handout", "browser-check", "screenshots", "ensure-chromium"],
     "experiments and CI": ["sweep", "colab-sim"],
+    "teaching": ["student", "check-student", "grade", "ensure-bubblewrap"],
 }
 
 USAGE = "usage: coursebook <command> [--help] ..."

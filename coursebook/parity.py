@@ -13,6 +13,7 @@ For each chapter (notebooks/zh/X.ipynb and notebooks/en/X.ipynb) it compares:
     the kinds of output are compared, since their content is volatile by declaration;
   * that each notebook's outputs come from one clean top-to-bottom run: every code cell that is
     not tagged skip-execution has an execution count, and the counts are 1, 2, 3, ...;
+  * the same (code, tags, outputs) for the student edition, student/zh and student/en;
   * the fact-check boxes (block quotes starting "> **Fact check FC-NN-M**" or "> **核查 FC-NN-M**")
     of the two editions, and that each one is listed
     in both fact-check log pages (book/zh/fact_check.md, book/en/fact_check.md) and vice versa.
@@ -137,6 +138,27 @@ def fact_check_ids(nb) -> set[str]:
     return {m for c in nb.cells if c.cell_type == "markdown" for m in FC_BOX.findall(c.source)}
 
 
+def student_parity(folder: Path, sanitize, images: str) -> list[str]:
+    """The student edition (coursebook student) in lockstep too: its zh and en notebooks have the same
+    code cells, tags and outputs. Its execution counts have gaps (the solution cells are gone)."""
+    a, b = EDITIONS
+    names = {ed: {p.name for p in (folder / ed).glob("*.ipynb")} for ed in EDITIONS}
+    failures = [
+        f"file set: {rel(folder / ed / name)} has no twin in {rel(folder / other)}"
+        for ed, other in ((a, b), (b, a))
+        for name in sorted(names[ed] - names[other])
+    ]
+    for name in sorted(names[a] & names[b]):
+        pa, pb = folder / a / name, folder / b / name
+        ca, oa = render(nbformat.read(pa, as_version=4), sanitize, images)
+        cb, ob = render(nbformat.read(pb, as_version=4), sanitize, images)
+        if ca != cb:
+            failures.append(f"student {name}: code cells or tags differ:\n" + diff(ca, cb, rel(pa), rel(pb)))
+        if oa != ob:
+            failures.append(f"student {name}: outputs differ:\n" + diff(oa, ob, rel(pa), rel(pb)))
+    return failures
+
+
 # ----------------------------------------------------------------------------- main
 def diff(a: list[str], b: list[str], name_a: str, name_b: str, limit: int = 80) -> str:
     lines = list(difflib.unified_diff(a, b, name_a, name_b, n=2, lineterm=""))
@@ -152,6 +174,7 @@ def main(argv=None) -> int:
     ap.add_argument("--images", choices=["hash", "shape"], default="hash", help="how images are compared")
     ap.add_argument("--sanitize", type=Path, default=ROOT / "nbval_sanitize.cfg")
     ap.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="folder holding zh/ and en/")
+    ap.add_argument("--student", type=Path, default=ROOT / "student", help="the student edition's zh/ and en/")
     ap.add_argument(
         "--fact-check-pages", type=Path, default=ROOT / "book", help="folder holding zh/ and en/fact_check.md"
     )
@@ -188,6 +211,8 @@ def main(argv=None) -> int:
                 failures.append(f"{rel(path)}: {problem}")
         ids[a] |= fact_check_ids(na)
         ids[b] |= fact_check_ids(nb_)
+
+    failures += student_parity(args.student, sanitize, args.images)
 
     if ids[a] != ids[b]:
         failures.append(

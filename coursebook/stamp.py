@@ -2,7 +2,8 @@
 
 What is stamped (and what --check compares):
   cell 0   "# <title>" (kept as the author wrote it), then one generated line: the Open-in-Colab
-           badge for this notebook and a link to the same chapter in the other edition, titled
+           badge for this notebook, the "Do the exercises in Colab" badge for its student edition
+           (student/<ed>/, coursebook student), and a link to the same chapter in the other edition, titled
            with the twin's own title. Nothing else belongs in cell 0.
   cell 1   the Colab-only setup cell: `pip install "minigpt[course] @ git+<repository url>@<branch>"`
            when running in Colab (the library and the plotting the chapters use), tagged
@@ -25,6 +26,7 @@ import nbformat
 
 from .book import COLAB_BADGE_SVG, chapter_notebooks, colab_url, pip_spec, rel, twin_of
 from .generated import Output, sync
+from .student import exercises_badge
 
 SETUP_TAGS = ["nbval-skip", "skip-execution"]
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -61,7 +63,7 @@ def header_source(nb, path: Path, twin_nb) -> str:
     twin = twin_of(path)
     badge = f"[![Open In Colab]({COLAB_BADGE_SVG})]({colab_url(rel(path))})"
     twin_link = f"{TWIN_LABEL[twin.parent.name]}[{title_of(twin_nb, twin)}](../{twin.parent.name}/{twin.name})"
-    return f"# {title_of(nb, path)}\n\n{badge} · {twin_link}"
+    return f"# {title_of(nb, path)}\n\n{badge} {exercises_badge(path)} · {twin_link}"
 
 
 def setup_source(edition: str) -> str:

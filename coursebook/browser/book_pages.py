@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urldefrag
 
 from ..book import COLAB_BADGE_SVG, colab_url
+from ..student import exercises_badge_svg
 from .quiz import click_quizzes
 from .site import WAIT_FOR_IMAGES, listening
 
@@ -101,7 +102,7 @@ def check_page(page, base: str, doc: str, blocked: list[str]) -> tuple[list[str]
                 n_ok += 1
             else:
                 problems.append(f"image not loaded: {img['src']}")
-        elif img["src"] != COLAB_BADGE_SVG:
+        elif img["src"] not in (COLAB_BADGE_SVG, exercises_badge_svg("en"), exercises_badge_svg("zh")):
             problems.append(f"external image (the book must be self-contained): {img['src']}")
 
     if theme_english:
@@ -128,7 +129,8 @@ def check_page(page, base: str, doc: str, blocked: list[str]) -> tuple[list[str]
 
 def check_chapter_header(page, base: str, edition: str, name: str, links: list[dict], info: dict) -> list[str]:
     """A chapter page's line under its title: the kit links, the twin link (and that the twin
-    loads), one Colab badge and the launch button, both to this notebook's Colab URL."""
+    loads), one Colab badge and the launch button, both to this notebook's Colab URL, and the
+    badge that opens the student notebook in Colab."""
     problems: list[str] = []
     kit_links = info["kit_links"]
     if not any(h.split("#")[0].endswith(f"kit/slides/{edition}/{name}.html") for h in kit_links):
@@ -146,11 +148,16 @@ def check_chapter_header(page, base: str, edition: str, name: str, links: list[d
         problems.append(f"the line under the title (with the Colab badge) has no link to the twin {twin_url}")
 
     want = colab_url(f"notebooks/{edition}/{name}.ipynb")
+    student = colab_url(f"student/{edition}/{name}.ipynb")  # the "Do the exercises in Colab" badge
+    if stamped_links.count(student) != 1:
+        problems.append(f"the line under the title should link the student notebook once: {student}")
     badges = [link["href"] for link in links if link["badge"]]
     launch = [
         link["href"]
         for link in links
-        if link["href"].startswith("https://colab.research.google.com/github/") and not link["badge"]
+        if link["href"].startswith("https://colab.research.google.com/github/")
+        and not link["badge"]
+        and link["href"] != student
     ]
     if badges != [want]:
         problems.append(f"Colab badge links {badges}, expected exactly [{want}]")

@@ -29,7 +29,8 @@ shown. When the teaching kit is built (`make kit`: _build/html/kit/kit.json), al
 
 Requests to other hosts are blocked so that the check is the same with and without internet;
 they are listed in the report, and console errors caused by blocking them are not counted. The
-one external <img> allowed is the Colab badge image (its link target is what is checked).
+external <img>s allowed are the Colab badge and the "Do the exercises in Colab" badge (their link
+targets are what is checked).
 
     coursebook browser-check                   # exit 1 if any page fails
     coursebook browser-check --kit require     # after make kit: slides and quiz pages too

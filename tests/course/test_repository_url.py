@@ -5,7 +5,8 @@ A fork changes that line (and `repository.branch`), runs `make notebooks` (or
 follows. This test fails if the URL, its owner/name, or a Colab link to it is typed anywhere else
 in the repository, so a fork never keeps a stale copy. The notebooks' stamped cells 0 and 1 are
 the exception: they are written from _config.yml by `coursebook stamp`, and
-`coursebook stamp --check` (make check-notebooks) fails while they disagree with it.
+`coursebook stamp --check` (make check-notebooks) fails while they disagree with it; so are the
+student notebooks' (coursebook student, checked by `coursebook student --check`).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def test_the_url_is_typed_only_in_config():
             text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):
             continue  # binary files (images, weights)
-        if path.suffix == ".ipynb" and rel.startswith("notebooks/"):
+        if path.suffix == ".ipynb" and rel.startswith(("notebooks/", "student/")):  # student/: stamped too
             text = stamped_cells_removed(path)
         if owner_name in text:  # also catches the URL itself and Colab links to it
             typed.append(rel)
