@@ -33,8 +33,9 @@ $(VENV)/.installed: pyproject.toml coursebook/pyproject.toml
 	touch $@
 
 # In this order: lint, package tests, notebooks (stamps, zh/en parity, generated pages, prose numbers,
-# quizzes, nbval on this CPU and on a plainer one), book build, browser.
-test: lint test-package check-notebooks check-notebooks-plain-cpu browser-check
+# quizzes, the student edition current, nbval on this CPU and on a plainer one), the student edition
+# run untouched, book build, browser.
+test: lint test-package check-notebooks check-student check-notebooks-plain-cpu browser-check
 
 # The library's tests run with the course's extras and the book's packages hidden, as if not
 # installed (tests/library/no_course_extras.py; nbval, a pytest plugin, needs them, so it is off):
@@ -45,6 +46,7 @@ test-package: setup
 ifneq ($(BROWSER_CHECK),skip)
 	$(COURSEBOOK) ensure-chromium
 endif
+	$(COURSEBOOK) ensure-bubblewrap
 	$(PY) -m pytest -n 2 --dist loadscope tests/course
 
 # ruff's rules and format over the code and the notebooks, pyright (basic) over the package.
@@ -75,6 +77,28 @@ check-notebooks: setup
 # float additions fails here.
 check-notebooks-plain-cpu: setup
 	$(COURSEBOOK) nbval --plain-cpu --budget $(NB_BUDGET) --ceiling $(NB_CEILING) notebooks/en
+
+# The student edition (student/{en,zh}, written by `coursebook student`; `coursebook check` fails when
+# it is stale) run as a learner first opens it: every notebook top to bottom in a fresh kernel, in the
+# grader's sandbox, untouched; nothing may raise and every check must say "not attempted".
+.PHONY: student check-student grade
+student: setup
+	$(COURSEBOOK) student
+
+check-student: setup
+	$(COURSEBOOK) ensure-bubblewrap
+	$(COURSEBOOK) check-student student/en student/zh
+
+# Grade a folder of submitted student notebooks (instructor guide, "Assignments"): each runs in a
+# sandbox (bubblewrap: read-only files, private /tmp, no network) with a time, memory and output
+# limit; writes $(GRADES)/scores.csv and $(GRADES)/feedback/<learner>.md.
+GRADES ?= _build/grades
+grade: setup
+ifndef SUBMISSIONS
+	$(error make grade needs SUBMISSIONS=<folder of submitted notebooks>, e.g. make grade SUBMISSIONS=~/hw5)
+endif
+	$(COURSEBOOK) ensure-bubblewrap
+	$(COURSEBOOK) grade "$(SUBMISSIONS)" --out "$(GRADES)"
 
 # The instructor guide's time tables, measured: nbval over the en chapters (the zh edition runs the
 # same code cells) on this CPU and on the plainer one, niced, each cell's seconds merged into

@@ -1,0 +1,91 @@
+"""Run every student notebook untouched, as a learner first opens it: nothing raises, every check
+says "not attempted".
+
+    coursebook check-student                     # student/en and student/zh, each in a fresh kernel
+    coursebook check-student --plain-cpu student/en/05_heads.ipynb
+
+Each notebook runs top to bottom in a fresh kernel, in the grader's sandbox with its limits
+(coursebook.grade.sandbox), so this also proves that the grader can run every chapter. It fails
+when a cell raises (a later cell needs a name only a solution defined, a starter raises outside
+its check), when the run is stopped by a limit, or when the checks logged (MINIGPT_EXERCISE_LOG)
+are not exactly the notebook's check cells, each "not attempted". A time table follows (wall
+seconds, and the CPU seconds of the whole sandbox, which a busy machine hardly changes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+
+from ..book import ROOT, rel
+from ..nbval_runs import PLAIN_CPU
+from ..student import checked_exercises
+from . import sandbox
+from .run import run_notebook
+
+
+def problems(path: Path, limits: sandbox.Limits, files: list[Path], sandboxed: bool) -> tuple[list[str], float, float]:
+    nb = nbformat.read(path, as_version=4)
+    expected = {(int(c), n) for c, n in checked_exercises(nb)}
+    run = run_notebook(path, limits, files, sandboxed=sandboxed)
+    found = []
+    if run.timed_out:
+        found.append(f"stopped at the time limit ({limits.seconds:g} s) in cell {run.last_cell}")
+    if run.dead:
+        found.append(f"the run stopped in cell {run.last_cell}: {run.dead}")
+    if not (run.done or run.timed_out or run.dead):
+        found.append(f"could not be run: {run.stderr.strip()[-500:]}")
+    for error in run.errors:
+        found.append(f"cell {error.get('cell')} raised {error.get('ename')}: {error.get('evalue')}")
+    if set(run.checks) != expected:
+        found.append(f"checks logged {sorted(run.checks)}, the check cells call {sorted(expected)}")
+    for (chapter, number), check in sorted(run.checks.items()):
+        if check.get("status") != "not attempted":
+            found.append(f"ch{chapter:02d}.ex{number} says {check.get('status')!r}, not 'not attempted'")
+    return found, run.seconds, run.cpu_seconds
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="coursebook check-student", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("paths", nargs="*", type=Path, help="student notebooks or folders (default: student/en student/zh)")
+    ap.add_argument("--plain-cpu", action="store_true", help="on the plainer CPU of `coursebook nbval --plain-cpu`")
+    ap.add_argument("--time-limit", type=float, default=300, help="seconds per notebook (300)")
+    ap.add_argument("--files", type=Path, nargs="*", default=[], help="files copied beside every notebook")
+    ap.add_argument("--no-sandbox", action="store_true", help="run without the grader's sandbox (not Linux)")
+    args = ap.parse_args(argv)
+    paths = []
+    for p in args.paths or [ROOT / "student" / "en", ROOT / "student" / "zh"]:
+        paths += sorted(p.glob("*.ipynb")) if p.is_dir() else [p]
+    if not paths:
+        print("coursebook check-student: no student notebooks (run `coursebook student`)", file=sys.stderr)
+        return 1
+    if not args.no_sandbox and (problem := sandbox.available()):
+        print(f"coursebook check-student: {problem}", file=sys.stderr)
+        return 1
+    if args.plain_cpu:
+        os.environ.update(PLAIN_CPU)  # the sandbox passes these through
+        print("student notebooks on a plainer CPU: " + " ".join(f"{k}={v}" for k, v in PLAIN_CPU.items()))
+    limits = sandbox.Limits(seconds=args.time_limit)
+    rows, failed = [], 0
+    for path in paths:
+        found, seconds, cpu = problems(path, limits, args.files, sandboxed=not args.no_sandbox)
+        rows.append((rel(path), seconds, cpu, "ok" if not found else "FAILED"))
+        print(f"{rel(path)}: {seconds:.1f} s ({cpu:.1f} s CPU), {'ok' if not found else 'FAILED'}", flush=True)
+        for problem in found:
+            print(f"  {problem}", file=sys.stderr)
+        failed += bool(found)
+    width = max(len(row[0]) for row in rows)
+    print(f"\n{'student notebook':{width}s}  {'seconds':>8s}  {'CPU s':>8s}  status")
+    for name, seconds, cpu, status in rows:
+        print(f"{name:{width}s}  {seconds:8.1f}  {cpu:8.1f}  {status}")
+    print(f"{'total':{width}s}  {sum(r[1] for r in rows):8.1f}  {sum(r[2] for r in rows):8.1f}")
+    if failed:
+        print(f"\ncheck-student FAILED: {failed} of {len(rows)} notebooks", file=sys.stderr)
+        return 1
+    return 0
