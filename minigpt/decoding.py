@@ -268,8 +268,8 @@ def _fit_new_tokens(model, prompt_length: int, max_new_tokens: int, stacklevel: 
     )
     warnings.warn(
         f"The prompt has {t} tokens (longest row, padding included) and the model's context is {context}: only "
-        f"{fits} new token{'s' * (fits != 1)} fit, not the {max_new_tokens} asked for (max_new_tokens={max_new_tokens}); "
-        f"generating {fits}. {fix}.",
+        f"{fits} new token{'s' * (fits != 1)} fit, not the {max_new_tokens} asked for "
+        f"(max_new_tokens={max_new_tokens}); generating {fits}. {fix}.",
         stacklevel=stacklevel,
     )
     return fits
