@@ -55,6 +55,9 @@ class Result:
     def correct(self) -> bool:
         return self.status == CORRECT
 
+    def _ipython_display_(self) -> None:
+        """Show nothing: a check cell's last line returns the Result, and its verdict is already printed."""
+
 
 _RESULTS: dict[tuple[int, int], Result] = {}
 
