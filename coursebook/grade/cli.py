@@ -35,6 +35,7 @@ from pathlib import Path
 import nbformat
 
 from ..book import ROOT
+from ..cells import strip_comments
 from ..student import CHECK_CALL, checked_exercises
 from . import report, sandbox
 from .run import Run, run_notebook
@@ -68,7 +69,8 @@ def submissions(folder: Path) -> list[Submission]:
 
 
 def code_lines(source: str) -> list[str]:
-    return [line.strip() for line in source.splitlines() if line.strip()]
+    """A code cell's lines without comments, indentation and blank lines: a check cell "as given"."""
+    return [line.strip() for line in strip_comments(source)]
 
 
 @dataclass
@@ -104,10 +106,12 @@ def inspect(sub: Submission, reference_folder: Path, refs: dict[str, Reference |
     if sub.path.suffix.lower() != ".ipynb":
         sub.notes.append(f"not a notebook ({sub.path.name}): hand in the .ipynb file (Colab: File > Download > .ipynb)")
         return None
-    try:
+    try:  # a notebook Colab or another tool saved with odd metadata still runs: read, do not validate
         nb = nbformat.read(sub.path, as_version=4)
-        nbformat.validate(nb)
-    except Exception as error:  # JSON, schema, encoding: all mean the same to the learner
+        cells = nb.get("cells")
+        if not isinstance(cells, list) or not all(isinstance(c.get("source"), str) for c in cells):
+            raise ValueError("it has no list of cells, each with its source")
+    except Exception as error:  # JSON, encoding, structure: all mean the same to the learner
         first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         sub.notes.append(f"not a notebook: {sub.path.name} could not be read as one ({first})")
         return None

@@ -23,10 +23,14 @@ VERDICT = {"correct": "correct", "incorrect": "not yet", "not attempted": "not a
 
 def cell_name(index: int | None, cells: list[str]) -> str:
     """'cell 12 (`time.sleep(100)`)': cells counted from 1 at the top of the notebook."""
-    if index is None:
-        return "before the first cell (starting the kernel)"
+    if not isinstance(index, int):
+        return "a cell"
     first = cells[index] if 0 <= index < len(cells) else ""
     return f"cell {index + 1}" + (f" (`{first}`)" if first else "")
+
+
+def where(index: int | None, cells: list[str]) -> str:
+    return "while the kernel started" if index is None else f"in {cell_name(index, cells)}"
 
 
 def error_lines(run: Run, cells: list[str]) -> list[str]:
@@ -38,11 +42,11 @@ def run_notes(run: Run, cells: list[str], limits: Limits) -> list[str]:
     notes = []
     if run.timed_out:
         notes.append(
-            f"stopped at the time limit ({limits.seconds:g} s) in {cell_name(run.last_cell, cells)}; "
+            f"stopped at the time limit ({limits.seconds:g} s) {where(run.last_cell, cells)}; "
             "the checks run before it count"
         )
     if run.dead:
-        notes.append(f"the run stopped in {cell_name(run.last_cell, cells)}: {run.dead}")
+        notes.append(f"the run stopped {where(run.last_cell, cells)}: {run.dead}")
     if run.errors:
         first = error_lines(run, cells)[0]
         more = f"{len(run.errors)} cells raised, the first: " if len(run.errors) > 1 else ""

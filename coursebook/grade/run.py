@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -37,7 +36,7 @@ class Run:
     errors: list[dict] = field(default_factory=list)
     last_cell: int | None = None
     seconds: float = 0.0
-    cpu_seconds: float = 0.0  # of the whole sandbox; exact only when one notebook runs at a time
+    cpu_seconds: float = 0.0  # of the runner and its kernel, when the run finished
     done: bool = False
     timed_out: bool = False
     truncated: bool = False
@@ -62,11 +61,7 @@ class Run:
             self.dead = str(event["dead"])
         elif "done" in event:
             self.done = True
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+            self.cpu_seconds = float(event.get("cpu") or 0.0)
 
 
 def _read_events(fd: int, run: Run) -> None:
@@ -116,7 +111,7 @@ def run_notebook(
             ]  # fmt: skip
             env = {**os.environ, **sandbox.environment(str(work), str(Path(tmp) / "log" / "checks.jsonl"))}
             env["HOME"] = env["MPLCONFIGDIR"] = env["IPYTHONDIR"] = env["JUPYTER_RUNTIME_DIR"] = str(Path(tmp) / "home")
-        start, cpu_start = time.perf_counter(), _children_cpu()
+        start = time.perf_counter()
         proc = subprocess.Popen(
             command,
             pass_fds=(write_end,),
@@ -144,6 +139,6 @@ def run_notebook(
             proc.wait()
         for reader in readers:
             reader.join(timeout=10)
-        run.seconds, run.cpu_seconds = time.perf_counter() - start, _children_cpu() - cpu_start
+        run.seconds = time.perf_counter() - start
         run.stderr = b"".join(stderr).decode("utf-8", "replace")
     return run

@@ -11,7 +11,7 @@ object per line:
     {"check": {"chapter", "exercise", "status", "message"}}   a line of MINIGPT_EXERCISE_LOG
     {"truncated": bytes}                          outputs passed the cap; the rest were dropped
     {"dead": "..."}                               the kernel died (out of memory, os._exit, ...)
-    {"done": seconds}                             the last cell finished
+    {"done": seconds, "cpu": seconds}             the last cell finished; CPU time of runner and kernel
 
 The run continues past a cell that raises, so a learner with one broken cell keeps the marks of
 the exercises whose checks still pass. The check lines are read from the log after every cell, so
@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import resource
 import time
 from pathlib import Path
 
@@ -103,7 +105,7 @@ def run(path: Path, events: Events, cell_timeout: float, output_bytes: int) -> N
         nb,
         events,
         output_bytes,
-        timeout=cell_timeout,
+        timeout=math.ceil(cell_timeout),  # nbclient takes whole seconds
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         allow_errors=True,
@@ -121,7 +123,9 @@ def run(path: Path, events: Events, cell_timeout: float, output_bytes: int) -> N
         events.send(dead=f"the kernel died: {str(error)[:MESSAGE_CHARS]}")
     finally:
         forward_checks()
-    events.send(done=round(time.perf_counter() - start, 2))
+    own, kernel = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + kernel.ru_utime + kernel.ru_stime  # the kernel is reaped by now
+    events.send(done=round(time.perf_counter() - start, 2), cpu=round(cpu, 2))
 
 
 def main(argv=None) -> int:

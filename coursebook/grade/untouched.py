@@ -9,7 +9,7 @@ Each notebook runs top to bottom in a fresh kernel, in the grader's sandbox with
 when a cell raises (a later cell needs a name only a solution defined, a starter raises outside
 its check), when the run is stopped by a limit, or when the checks logged (MINIGPT_EXERCISE_LOG)
 are not exactly the notebook's check cells, each "not attempted". A time table follows (wall
-seconds, and the CPU seconds of the whole sandbox, which a busy machine hardly changes).
+seconds, and the CPU seconds of the kernel and the runner, which a busy machine hardly changes).
 """
 
 from __future__ import annotations

@@ -165,14 +165,14 @@ def test_a_notebook_past_the_time_limit_is_stopped_with_a_reason(reference, tmp_
     nb = submission(reference, solved=(1, 2))
     nb.cells.insert(2, nbformat.v4.new_code_cell("import time\n\ntime.sleep(600)"))
     nbformat.write(nb, subs / "sleeper.ipynb")
-    proc = coursebook("grade", subs, "--out", tmp_path / "out", "--reference", reference[0], "--time-limit", "6")
+    proc = coursebook("grade", subs, "--out", tmp_path / "out", "--reference", reference[0], "--time-limit", "6.5")
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open(tmp_path / "out" / "scores.csv", newline="", encoding="utf-8") as f:
         (row,) = csv.DictReader(f)
-    assert row["learner"] == "sleeper" and "stopped at the time limit (6 s)" in row["reason"]
+    assert row["learner"] == "sleeper" and "stopped at the time limit (6.5 s)" in row["reason"]
     assert row["total"] == "0"
     left = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
-    assert not [line for line in left if "coursebook.grade.runner" in line]  # the sandbox died whole
+    assert not [line for line in left if "grade.runner" in line and "--cell-timeout 6.5 " in line]  # died whole
 
 
 def test_check_student_passes_the_untouched_notebook_and_fails_a_solved_one(reference, tmp_path):
