@@ -86,7 +86,7 @@ WORDS = {
         "how": (
             "**How the exercises work.** Write your answer in the cell under each exercise and run it, then run "
             "the check cell below it: it says *correct*, *not yet* (and what is wrong) or *not attempted*. "
-            "`ch{nn}.ex1.hint()` gives a hint, `ch{nn}.ex1.solution()` the worked solution (any exercise number)."
+            "`ch{nn}.ex{n}.hint()` gives a hint for exercise {n}, `ch{nn}.ex{n}.solution()` its worked solution."
         ),
         "how_unchecked": (
             "**How the exercises work.** Write your answers in the cells under each exercise; the worked "
@@ -99,7 +99,7 @@ WORDS = {
         "how": (
             "**练习怎么做。** 在每道练习下面的单元格里写出答案并运行，再运行它下面的检查单元格：它会显示 "
             "*correct*（正确）、*not yet*（还不对，并说明哪里不对）或 *not attempted*（还没有作答）。"
-            '`ch{nn}.ex1.hint()` 给出提示，`ch{nn}.ex1.solution("zh")` 显示参考解答（换成任一练习的编号）。'
+            '`ch{nn}.ex{n}.hint()` 给出练习 {n} 的提示，`ch{nn}.ex{n}.solution("zh")` 显示它的参考解答。'
         ),
         "how_unchecked": "**练习怎么做。** 在每道练习下面的单元格里写出答案；参考解答在带参考解答的本章里。",
     },
@@ -182,7 +182,8 @@ def header(nb, chapter: Path, twin_title: str) -> str:
     badge = f"[![Open In Colab]({COLAB_BADGE_SVG})]({colab_url(f'student/{edition}/{chapter.name}')})"
     with_solutions = f"[{words['chapter']}]({colab_url(f'notebooks/{edition}/{chapter.name}')})"
     twin = f"{words['twin']}[{twin_title}](../{other}/{chapter.name})"
-    how = words["how"].format(nn=nn) if checked_exercises(nb) else words["how_unchecked"]
+    checked = checked_exercises(nb)
+    how = words["how"].format(nn=nn, n=checked[0][1]) if checked else words["how_unchecked"]
     return f"# {title_of(nb)}\n\n{badge} · {with_solutions} · {twin}\n\n{how}"
 
 
