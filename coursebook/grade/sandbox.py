@@ -137,8 +137,8 @@ def set_limits(limits: Limits):
 ENSURE_HELP = """usage: coursebook ensure-bubblewrap
 
 Make sure the grader's sandbox, bubblewrap (`bwrap`), is installed and can start a sandbox here.
-As root on Debian/Ubuntu (CI) it installs Debian's bubblewrap with apt-get; otherwise it says
-what to do. `make test` and `make grade` run it first."""
+As root (or with a password-less sudo) on Debian/Ubuntu, as in CI, it installs Debian's bubblewrap
+with apt-get; otherwise it says what to do. `make test` and `make grade` run it first."""
 
 
 def ensure_main(argv=None) -> int:
@@ -149,12 +149,17 @@ def ensure_main(argv=None) -> int:
     if argv:
         print("coursebook ensure-bubblewrap takes no arguments", file=sys.stderr)
         return 2
-    if not bwrap() and sys.platform == "linux" and os.geteuid() == 0 and shutil.which("apt-get"):
+    # As root, or with a password-less sudo (a CI runner), on a machine with apt.
+    root = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    can_root = not root or (
+        shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0
+    )
+    if not bwrap() and sys.platform == "linux" and shutil.which("apt-get") and can_root:
         print("grader: installing Debian's bubblewrap with apt-get ...", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "-qq", "bubblewrap"]
+        install = [*root, "apt-get", "install", "-y", "-qq", "bubblewrap"]
         if subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], env=env, check=False)
+            subprocess.run([*root, "apt-get", "update", "-qq"], env=env, check=False)
             subprocess.run(install, env=env, stdout=subprocess.DEVNULL, check=False)
     problem = available()
     if problem:
