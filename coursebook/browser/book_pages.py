@@ -82,7 +82,10 @@ def check_page(page, base: str, doc: str, blocked: list[str]) -> tuple[list[str]
         if solutions:
             page.locator(".cell.tag_solution summary").first.click()
             revealed = page.evaluate(SOLUTIONS)[0]
-        kit_links = page.evaluate("() => Array.from(document.querySelectorAll('.kit-links a')).map(a => a.href)")
+        # the kit's files linked from the page (the chapter's line, the kit page's table, the guide)
+        kit_links = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.kit-links a, article a[href*=\"/kit/\"]')).map(a => a.href)"
+        )
         n_quizzes, quiz_problems = click_quizzes(page)
         problems += quiz_problems
         page.wait_for_timeout(200)  # late console messages
@@ -135,6 +138,8 @@ def check_chapter_header(page, base: str, edition: str, name: str, links: list[d
     kit_links = info["kit_links"]
     if not any(h.split("#")[0].endswith(f"kit/slides/{edition}/{name}.html") for h in kit_links):
         problems.append("no link to the chapter's slides under the title (coursebook.sphinx.kit adds it)")
+    if any(h.split("#")[0].endswith("-answers.pdf") for h in kit_links):
+        problems.append("the chapter page links an answer key: learners' pages link slides, quiz and worksheet only")
     other = "en" if edition == "zh" else "zh"
     twin_url = f"{base}notebooks/{other}/{name}.html"
     stamped_links = [urldefrag(link["href"])[0] for link in links if link["stamped"]]

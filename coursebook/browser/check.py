@@ -19,10 +19,13 @@ Every chapter page with a quiz (the section that coursebook.sphinx.kit adds from
 kit/quizzes/): one answer clicked (or, for a numeric question, typed) per quiz, and its feedback
 shown. When the teaching kit is built (`make kit`: _build/html/kit/kit.json), also:
   * every chapter's kit links (slides, worksheet and answer-key PDFs) answer HTTP 200;
-  * every slide deck (kit/slides/<edition>/<name>.html) loads with no console error, no failed
-    local request and no request to another host (reveal.js and KaTeX are local), reveal.js
-    starts with at least 3 slides and moves to the next one, the math is typeset (KaTeX), and no
-    solution cell is on a slide;
+  * every slide deck (kit/slides/<edition>/<name>.html) loads at 1280x720 with no console error,
+    no failed local request and no request to another host (reveal.js and KaTeX are local),
+    reveal.js starts with 12 to 20 content slides and moves to the next one, the math is typeset
+    (KaTeX), no solution is on a slide, and every slide keeps the slide limits (slide_limits.py:
+    words, code and output at 20 px or more, nothing overflowing, no text ending in a colon,
+    speaker notes; a figure in every deck); on the first deck, `S` opens the speaker view with
+    the slide's notes;
   * every quiz page (kit/quizzes/<edition>/<name>.html): one answer clicked and its feedback shown;
   * on both, every link into the site (chapter page, slides, quiz) answers HTTP 200.
 `--kit require` fails when the kit is not built; `--kit skip` leaves it out.
@@ -34,6 +37,7 @@ targets are what is checked).
 
     coursebook browser-check                   # exit 1 if any page fails
     coursebook browser-check --kit require     # after make kit: slides and quiz pages too
+    coursebook browser-check --slide-shots /tmp/shots   # and a PNG of every slide, to look at
     CHROMIUM_PATH=/opt/chrome/chrome coursebook browser-check
 
 The modules: site.py serves the site and keeps the browser offline, book_pages.py checks a page
@@ -67,6 +71,9 @@ def main(argv=None) -> int:
         default="auto",
         help="check the teaching kit (slides, quiz pages) when built (auto, the default), "
         "fail when it is not (require), or leave it out (skip)",
+    )
+    ap.add_argument(
+        "--slide-shots", type=Path, metavar="DIR", help="write a 1280x720 PNG of every slide of every deck into DIR"
     )
     args = ap.parse_args(argv)
 
@@ -110,7 +117,12 @@ def main(argv=None) -> int:
                         for rel in (f"kit/slides/{edition}/{name}.html", f"kit/quizzes/{edition}/{name}.html"):
                             if rel.startswith("kit/quizzes/") and not (args.html / rel).exists():
                                 continue  # a chapter without a quiz yet (coursebook kit says so)
-                            problems, summary = check_kit_page(page, base, rel, blocked)
+                            first_deck = rel.startswith("kit/slides/") and not any(
+                                r.startswith("kit/slides/") for r, _, _ in kit_results
+                            )
+                            problems, summary = check_kit_page(
+                                page, base, rel, blocked, speaker=first_deck, shots=args.slide_shots
+                            )
                             kit_results.append((rel, problems, summary))
             version = browser.version
             browser.close()

@@ -1,33 +1,44 @@
-"""Build the teaching kit of every chapter in both editions: slides, quizzes, handouts and PDFs.
+"""Build the teaching kit of every chapter in both editions: slides, quizzes, worksheets and PDFs.
 
     coursebook kit                      # into _build/html/kit: the built site serves it
-    coursebook kit --out /tmp/kit --chapters 01_parameters --editions zh
+    coursebook kit --out /tmp/kit --chapters 08_inference --editions zh
     make kit                            # the book, then this command
 
 Every chapter is found by glob (notebooks/<edition>/NN_name.ipynb), so adding a chapter adds its
-kit. Nothing is executed: the kit is made from the notebooks' committed outputs, offline. What it
-writes, with OUT = --out (default _build/html/kit, i.e. <site>/kit/ of the built book):
+kit. Nothing is executed: the kit is made from the slide sources, the quizzes and the notebooks'
+committed outputs, offline. What it writes, with OUT = --out (default _build/html/kit, i.e.
+<site>/kit/ of the built book):
 
-  OUT/index.html                              the kit of every chapter, both editions, one page
-  OUT/kit.json                                the chapters built, by edition (the browser check reads it)
-  OUT/slides/<ed>/<NN_name>.html              reveal.js slides of the chapter (kit/slides.py)
+  OUT/slides/<ed>/<NN_name>.html              the lecture: reveal.js at 1280x720 from the chapter's
+                                              slide source kit/slides/<ed>/<NN_name>.md (kit/deck.py,
+                                              kit/slides.py), figures and printed output taken
+                                              from the notebook's cells by id, speaker notes (S)
   OUT/quizzes/<ed>/<NN_name>.html             the chapter's quiz (jupyterquiz), no kernel needed;
                                               the same quiz closes the chapter page in the book
-  OUT/handouts/<ed>/<NN_name>-worksheet.pdf   the chapter without its solutions, and the quiz
-                                              without answers
+  OUT/handouts/<ed>/<NN_name>-worksheet.pdf   2-5 pages to write on: the lecture's summary, the
+                                              chapter's questions (predict, then check) and
+                                              exercise statements with room to write, the quiz
+                                              without answers (kit/worksheet.py)
   OUT/handouts/<ed>/<NN_name>-answers.pdf     answer key: the quiz's answers with their feedback,
                                               the answers folded in the chapter's questions, and
                                               the exercises with their solutions
-  OUT/handouts/<ed>/course.pdf                the whole edition: every chapter, without solutions
-  OUT/vendor/                                 reveal.js 6.0.2 and KaTeX 0.19.1 (MIT, from npm,
-                                              vendored in kit/vendor with their licenses)
+  OUT/handouts/<ed>/course.pdf                the whole edition as a book: cover, contents with
+                                              page numbers, every chapter without solutions and
+                                              folded answers, a bookmark per chapter and section,
+                                              the book's title and author (kit/course.py)
+  OUT/index.html                              sends the reader to the kit's page in the book
+                                              (book/<ed>/kit.md, written by `coursebook render plan`)
+  OUT/kit.json                                the chapters built, by edition (the browser check reads it)
+  OUT/vendor/                                 reveal.js 6.0.2 (with its notes plugin) and KaTeX
+                                              0.19.1 (MIT, from npm, vendored in kit/vendor)
 
-Quizzes: kit/quizzes/<ed>/<NN_name>.json (format and checks: coursebook/quizzes.py); the run
-fails unless they are valid and the editions' quizzes agree; a chapter without one gets no quiz
-page and says so. PDFs are printed by the system Chromium through Playwright (the browser
-check's; no browser download), with KaTeX for the math and the CJK font WenQuanYi Micro Hei
-(Debian fonts-wqy-microhei) for the zh edition, then checked (kit/pdf.py) with Debian's
-poppler-utils; `coursebook ensure-chromium` installs Chromium, the font and poppler-utils as root.
+The run fails before writing anything when a slide source is missing or a figure or output it
+names does not resolve (a cell id gone, no image, a `lines=` range out of bounds), when a chapter
+has no exercise statements, or when a quiz is not valid or the editions' quizzes disagree; and
+after printing when a check on the PDFs fails (kit/pdf.py). PDFs are printed by the system
+Chromium through Playwright (the browser check's; no browser download), with KaTeX for the math
+and the CJK font WenQuanYi Micro Hei (Debian fonts-wqy-microhei) for the zh edition;
+`coursebook ensure-chromium` installs Chromium, the font and poppler-utils as root.
 """
 
 from __future__ import annotations
@@ -39,15 +50,20 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
-
 from .. import quizzes
-from ..book import EDITIONS, NOTEBOOKS, ROOT, chapter_names, colab_url
+from ..book import EDITIONS, ROOT, chapter_names, colab_url
 from ..cells import title_of
-from .handouts import answers_body, print_page, worksheet_body
-from .pages import quiz_page, write_index
-from .pdf import check_handouts, cjk_fonts, print_pdfs
+from . import worksheet
+from .course import COURSE_CSS, CourseBook, metadata
+from .deck import Cells, DeckError
+from .deck import check as check_deck
+from .deck import load as load_deck
+from .handouts import answers_body, print_page
+from .pages import quiz_page, write_redirect
+from .pdf import PrintJob, check_course, check_handouts, cjk_fonts, heading_pages, print_pdfs
 from .slides import slides_page
+from .words import WORDS
+from .worksheet import WORKSHEET_CSS
 
 VENDOR = ROOT / "kit" / "vendor"
 
@@ -68,18 +84,36 @@ def load_quizzes(names: list[str]) -> tuple[dict[tuple[str, str], list | None], 
     return loaded, problems
 
 
-def check_pdfs(jobs: list[tuple[Path, Path]], checks: list[tuple]) -> list[str]:
-    """Check what was printed (handouts, CJK fonts), then remove the print pages."""
+def load_decks(names: list[str], editions: list[str]) -> tuple[dict, list[str]]:
+    """Every chapter's deck and cells by (edition, chapter), and what is wrong with them."""
+    loaded, problems = {}, []
+    for ed in editions:
+        for name in names:
+            try:
+                deck, cells = load_deck(ed, name), Cells(ed, name)
+            except DeckError as exc:
+                problems += exc.problems
+                continue
+            problems += check_deck(deck, cells)
+            problems += worksheet.check(cells.nb, f"notebooks/{ed}/{name}.ipynb")
+            loaded[ed, name] = deck, cells
+    return loaded, problems
+
+
+def check_pdfs(jobs: list[PrintJob], checks: list[tuple], course_checks: list[tuple]) -> list[str]:
+    """Check what was printed (handouts, the whole editions, CJK fonts), then remove the print pages."""
     problems = []
     for args in checks:
         problems += check_handouts(*args)
-    for _, pdf in jobs:
-        if "/zh/" in pdf.as_posix() and not cjk_fonts(pdf):
+    for args in course_checks:
+        problems += check_course(*args)
+    for job in jobs:
+        if "/zh/" in job.pdf.as_posix() and not cjk_fonts(job.pdf):
             problems.append(
-                f"{pdf}: no embedded CJK font (pdffonts): Chinese would print as boxes; install fonts-wqy-microhei"
+                f"{job.pdf}: no embedded CJK font (pdffonts): Chinese would print as boxes; install fonts-wqy-microhei"
             )
-    for page, _ in jobs:
-        page.unlink()
+    for job in jobs:
+        job.page.unlink(missing_ok=True)
     return problems
 
 
@@ -110,23 +144,28 @@ def main(argv=None) -> int:
             raise SystemExit(f"no such chapter: {', '.join(unknown)} (chapters: {', '.join(names)})")
         names = args.chapters
     loaded, problems = load_quizzes(names)
+    decks, deck_problems = load_decks(names, args.editions)
+    problems += deck_problems
     if problems:
-        print("kit: quiz problems:\n  " + "\n  ".join(problems), file=sys.stderr)
+        print("kit FAILED, nothing written:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
 
     out.mkdir(parents=True, exist_ok=True)
     vendor(out)
-    jobs: list[tuple[Path, Path]] = []  # (print page, PDF)
+    jobs: list[PrintJob] = []
     checks: list[tuple] = []  # check_handouts' arguments
-    built: dict[str, list[tuple[str, str, bool]]] = {ed: [] for ed in args.editions}
+    books: list[tuple[CourseBook, PrintJob, list, list[str]]] = []
+    built: dict[str, list[str]] = {ed: [] for ed in args.editions}
     t = time.perf_counter()
     for ed in args.editions:
-        course_parts = []
         for sub in ("slides", "quizzes", "handouts"):
             (out / sub / ed).mkdir(parents=True, exist_ok=True)
         site = os.path.relpath(html_root, out / "slides" / ed).replace(os.sep, "/")
+        hdir = out / "handouts" / ed
+        notebooks = []
         for name in names:
-            nb = nbformat.read(NOTEBOOKS / ed / f"{name}.ipynb", as_version=4)
+            deck, cells = decks[ed, name]
+            nb = cells.nb
             quiz = loaded[ed, name]
             title = title_of(nb)
             links = {
@@ -137,44 +176,61 @@ def main(argv=None) -> int:
                 "quiz": f"../../quizzes/{ed}/{name}.html" if quiz else None,
                 "slides": f"../../slides/{ed}/{name}.html",
             }
-            (out / "slides" / ed / f"{name}.html").write_text(slides_page(nb, ed, name, links), encoding="utf-8")
+            (out / "slides" / ed / f"{name}.html").write_text(slides_page(deck, cells, links), encoding="utf-8")
             if quiz:
                 page = quiz_page(ed, name, title, quiz, links)
                 (out / "quizzes" / ed / f"{name}.html").write_text(page, encoding="utf-8")
-            built[ed].append((name, title, bool(quiz)))
+            built[ed].append(name)
+            notebooks.append(nb)
             if args.no_pdf:
                 continue
-            hdir = out / "handouts" / ed
-            for kind, body in (
-                ("worksheet", worksheet_body(nb, ed, site, quiz)),
-                ("answers", answers_body(nb, ed, site, quiz)),
+            meta = metadata(ed)
+            for kind, body, page_title, css in (
+                ("worksheet", worksheet.worksheet_body(nb, deck, site, quiz), worksheet.title(deck), WORKSHEET_CSS),
+                ("answers", answers_body(nb, ed, site, quiz), f"{title} · {WORDS[ed]['ak_kind']}", ""),
             ):
                 page = hdir / f".{name}-{kind}.html"
-                page.write_text(print_page(ed, f"{title} · {kind}", [body], "../../vendor"), encoding="utf-8")
-                jobs.append((page, hdir / f"{name}-{kind}.pdf"))
+                page.write_text(print_page(ed, page_title, [body], "../../vendor", css), encoding="utf-8")
+                jobs.append(PrintJob(page, hdir / f"{name}-{kind}.pdf", meta | {"/Title": page_title}))
             checks.append((nb, quiz, hdir / f"{name}-worksheet.pdf", hdir / f"{name}-answers.pdf", f"{ed}/{name}"))
-            course_parts.append(worksheet_body(nb, ed, site, None, note=False, open_details=True))
-        if not args.no_pdf and course_parts:
-            page = out / "handouts" / ed / ".course.html"
-            page.write_text(print_page(ed, "course", course_parts, "../../vendor"), encoding="utf-8")
-            jobs.append((page, out / "handouts" / ed / "course.pdf"))
+        if not args.no_pdf and notebooks:
+            book = CourseBook(ed, notebooks, site)
+            page = hdir / ".course.html"
+            meta = metadata(ed)
+            page.write_text(
+                print_page(ed, meta["/Title"], book.parts(None), "../../vendor", COURSE_CSS), encoding="utf-8"
+            )
+            job = PrintJob(page, hdir / "course.pdf", meta)
+            jobs.append(job)
+            books.append((book, job, notebooks, [title_of(nb) for nb in notebooks]))
     timings["slides, quizzes, print pages"] = time.perf_counter() - t
 
     if jobs:
         t = time.perf_counter()
         print_pdfs(jobs)
-        timings[f"{len(jobs)} PDFs (Chromium)"] = time.perf_counter() - t
+        # The whole editions again, with the page of every chapter and section in their contents.
+        for book, job, _, _ in books:
+            pages = heading_pages(job.pdf, book.entries)
+            job.page.write_text(
+                print_page(book.edition, job.meta["/Title"], book.parts(pages), "../../vendor", COURSE_CSS),
+                encoding="utf-8",
+            )
+        print_pdfs([job for _, job, _, _ in books])
+        timings[f"{len(jobs) + len(books)} PDFs (Chromium)"] = time.perf_counter() - t
         t = time.perf_counter()
-        problems += check_pdfs(jobs, checks)
-        timings["checks (pdftotext, pdffonts)"] = time.perf_counter() - t
+        course_checks = [
+            (nbs, titles, job.pdf, job.meta, f"{job.pdf.parent.name}/course.pdf") for _, job, nbs, titles in books
+        ]
+        problems += check_pdfs(jobs, checks, course_checks)
+        timings["checks (pdftotext, pdffonts, pypdf)"] = time.perf_counter() - t
 
-    write_index(out, built, html_root, no_pdf=args.no_pdf)
+    write_redirect(out, built)
     total = time.perf_counter() - start
     n = sum(len(v) for v in built.values())
     print(f"kit: {n} chapter kits ({', '.join(args.editions)}) in {out}, {total:.1f} s")
     for what, seconds in timings.items():
         print(f"  {what}: {seconds:.1f} s")
-    missing = [f"{ed}/{name}" for ed, items in built.items() for name, _, has in items if not has]
+    missing = [f"{ed}/{name}" for ed, items in built.items() for name in items if loaded[ed, name] is None]
     if missing:
         print(f"  no quiz yet (kit/quizzes/<ed>/<name>.json): {', '.join(missing)}")
     if problems:
@@ -182,7 +238,8 @@ def main(argv=None) -> int:
         return 1
     if jobs:
         print(
-            f"  checks passed: no solution line or quiz feedback in {len(checks)} worksheets, every solution line "
-            f"in the answer keys, a CJK font embedded in every zh PDF"
+            f"  checks passed: no solution, folded answer or quiz feedback in {len(checks)} worksheets of 2-5 pages, "
+            f"every solution and folded answer in the answer keys, {len(books)} course PDFs without them, with a "
+            "bookmark per chapter, title and author; a CJK font embedded in every zh PDF"
         )
     return 0

@@ -1,13 +1,14 @@
-"""A chapter's printable pages: the worksheet (no solutions, the quiz without answers), the answer
-key (the quiz's answers, the chapter's folded answers, the exercises with their solutions) and the
-whole edition. Chromium prints them to PDF (kit.pdf)."""
+"""The printed pages' frame (print_page: A4, fonts, KaTeX) and a chapter's answer key (the quiz's
+answers with their feedback, the folded answers of the chapter's questions, the exercises with
+their solutions). The worksheet is kit/worksheet.py, the whole edition kit/course.py; Chromium
+prints them all to PDF (kit/pdf.py)."""
 
 from __future__ import annotations
 
 import html
 
 from .. import quizzes
-from ..cells import EXERCISES, find, is_solution, tags
+from ..cells import EXERCISES, find, is_solution
 from .render import KATEX, KATEX_RUN, Renderer, pygments_css
 from .words import FONTS, MONO, WORDS, lang
 
@@ -34,8 +35,8 @@ details > summary { font-weight: bold; }
 """
 
 
-def print_page(edition: str, title: str, chapters: list[str], links_site: str) -> str:
-    css = PRINT_CSS % {"font": FONTS[edition], "mono": MONO}
+def print_page(edition: str, title: str, chapters: list[str], links_site: str, extra_css: str = "") -> str:
+    css = PRINT_CSS % {"font": FONTS[edition], "mono": MONO} + extra_css
     v = links_site
     return f"""<!doctype html>
 <html lang="{lang(edition)}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -46,21 +47,6 @@ def print_page(edition: str, title: str, chapters: list[str], links_site: str) -
 <script>window.addEventListener("load", () => {{ {KATEX_RUN} document.body.dataset.ready = "1"; }});</script>
 </body></html>
 """
-
-
-def worksheet_body(nb, edition: str, site: str, quiz, note: bool = True, open_details: bool = False) -> str:
-    r = Renderer(edition, site)
-    w = WORDS[edition]
-    parts = []
-    for i, cell in enumerate(nb.cells):
-        if is_solution(cell) or (cell.cell_type == "code" and "skip-execution" in tags(cell) and i <= 1):
-            continue  # solutions; the Colab install cell
-        parts.append(r.cell(cell, open_details=open_details))
-        if i == 0 and note:
-            parts.append(f'<p class="note">{w["ws_note"]}</p>')
-    if quiz:
-        parts.append(f"<h2>{w['quiz']}</h2>{quizzes.printable(quiz, with_answers=False)}")
-    return f'<section class="chapter">{"".join(parts)}</section>'
 
 
 def answers_body(nb, edition: str, site: str, quiz) -> str:

@@ -1,10 +1,10 @@
-"""The kit's own web pages: a chapter's quiz page (jupyterquiz, no kernel) and the kit's index."""
+"""The kit's own web pages: a chapter's quiz page (jupyterquiz, no kernel), and the kit folder's
+index.html, which sends the reader to the kit's page in the book."""
 
 from __future__ import annotations
 
 import html
 import json
-import os
 from pathlib import Path
 
 from .. import quizzes
@@ -34,39 +34,22 @@ pre {{ background: #f6f8fa; padding: 0.6em; overflow-x: auto; font-family: {MONO
 """
 
 
-def write_index(out: Path, built: dict, html_root: Path, no_pdf: bool) -> None:
-    site = os.path.relpath(html_root, out).replace(os.sep, "/")
-    rows = []
-    for ed, items in built.items():
-        w = WORDS[ed]
-        rows.append(f'<h2 lang="{lang(ed)}">{w["edition"]}</h2><ul lang="{lang(ed)}">')
-        for name, title, has_quiz in items:
-            links = [
-                f'<a href="{site}/notebooks/{ed}/{name}.html">{w["chapter"]}</a>',
-                f'<a href="slides/{ed}/{name}.html">{w["slides"]}</a>',
-                f'<a href="quizzes/{ed}/{name}.html">{w["quiz"]}</a>' if has_quiz else w["no_quiz"],
-            ]
-            if not no_pdf:
-                links += [
-                    f'<a href="handouts/{ed}/{name}-worksheet.pdf">{w["worksheet"]}</a>',
-                    f'<a href="handouts/{ed}/{name}-answers.pdf">{w["answers"]}</a>',
-                ]
-            rows.append(f"<li>{html.escape(title)}: {' · '.join(links)}</li>")
-        rows.append("</ul>")
-        if not no_pdf:
-            rows.append(f'<p><a href="handouts/{ed}/course.pdf">{w["course"]}</a></p>')
+def write_redirect(out: Path, built: dict[str, list[str]]) -> None:
+    """OUT/index.html sends the reader to the kit's page in the book (book/<edition>/kit.md), in
+    the browser's language; and OUT/kit.json lists the chapters built, for the browser check."""
+    target = {ed: f"../book/{ed}/kit.html" for ed in ("en", "zh")}
+    links = " · ".join(
+        f'<a href="{target[ed]}" lang="{lang(ed)}">{WORDS[ed]["kit"]} · {WORDS[ed]["edition"]}</a>'
+        for ed in ("zh", "en")
+    )
     (out / "index.html").write_text(
         f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Teaching kit · 教学资料</title>
-<style>body {{ font-family: {FONTS["zh"]}; max-width: 900px; margin: 2em auto; padding: 0 1em; line-height: 1.6; }}
-</style>
-</head><body><h1>Teaching kit · 教学资料</h1>
-<p>Built by <code>make kit</code> (<code>coursebook kit</code>) from the chapters' committed outputs.</p>
-{"".join(rows)}
-</body></html>
+<html lang="en"><head><meta charset="utf-8"><title>{WORDS["en"]["kit"]} · {WORDS["zh"]["kit"]}</title>
+<meta http-equiv="refresh" content="3; url={target["en"]}">
+<script>location.replace((navigator.language || "").startsWith("zh") ? "{target["zh"]}" : "{target["en"]}");</script>
+<style>body {{ font-family: {FONTS["zh"]}; margin: 3em auto; max-width: 40em; }}</style>
+</head><body><p>{links}</p></body></html>
 """,
         encoding="utf-8",
     )
-    (out / "kit.json").write_text(
-        json.dumps({ed: [n for n, _, _ in items] for ed, items in built.items()}, indent=1), encoding="utf-8"
-    )
+    (out / "kit.json").write_text(json.dumps(built, indent=1), encoding="utf-8")

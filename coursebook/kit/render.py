@@ -36,15 +36,28 @@ class Renderer:
     def __init__(self, edition: str, site: str):
         self.edition, self.site = edition, site.rstrip("/") + "/"
 
-    def markdown(self, src: str, open_details: bool = False) -> str:
-        text = "\n".join(line for line in src.splitlines() if "colab-badge.svg" not in line)
-        out = MD.render(text)
+    def links(self, out: str) -> str:
+        """Links to the chapters (NN_name.ipynb, page.md) pointed at the book's pages."""
 
         def link(m):
             target = os.path.normpath(os.path.join("notebooks", self.edition, m.group(1))).replace(os.sep, "/")
             return f'href="{self.site}{target}.html{m.group(3) or ""}"'
 
-        out = LINK.sub(link, out)
+        return LINK.sub(link, out)
+
+    @staticmethod
+    def md_parser():
+        return MD
+
+    def render_tokens(self, tokens) -> str:
+        return self.links(MD.renderer.render(tokens, MD.options, {}))
+
+    def inline(self, text: str) -> str:
+        return self.links(MD.renderInline(text))
+
+    def markdown(self, src: str, open_details: bool = False) -> str:
+        text = "\n".join(line for line in src.splitlines() if "colab-badge.svg" not in line)
+        out = self.links(MD.render(text))
         if open_details:
             out = out.replace("<details>", "<details open>")
         return out

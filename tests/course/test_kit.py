@@ -1,5 +1,6 @@
-"""The teaching kit (coursebook.kit, coursebook.quizzes): quiz checks, slide selection, and one
-chapter's kit built end to end (slides, quiz page, worksheet and answer-key PDFs) in both editions."""
+"""The teaching kit (coursebook.kit, coursebook.quizzes): quiz checks, the chapter pages' kit links,
+and one chapter's kit built end to end in both editions (slides, worksheet, answer key, course.pdf:
+page counts, bookmarks, metadata). The slide sources: test_slides.py."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from coursebook import quizzes
-from coursebook.kit import build, slides
+from coursebook.kit import build
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +30,7 @@ def mc(correct=(True, False), kind="multiple_choice"):
 
 
 def test_every_quiz_file_is_valid_and_the_editions_agree():
-    assert quizzes.main() == 0
+    assert quizzes.main([]) == 0
 
 
 def test_validate_names_each_problem():
@@ -70,40 +72,6 @@ def test_rendered_quiz_is_jupyterquiz_with_our_keys_removed():
     assert '"cell": "1."' not in page and "<code>x<\\/code>" in page  # markdown rendered, "</" escaped
 
 
-def notebook(cells):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = cells
-    return nb
-
-
-def test_slides_are_the_title_objectives_exercises_and_tagged_cells():
-    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-    cells = [
-        md("# Title"),
-        code("setup"),
-        md("## What you will learn\n\n- a"),
-        md("## 1. One"),
-        md("## 2. Two"),
-        code("x = 1"),
-        md("## Exercises"),
-        code("#@title Solution to exercise 1\ny = 2"),
-    ]
-    cells[4].metadata["tags"] = ["slide"]
-    cells[5].metadata["tags"] = ["slide"]
-    cells[7].metadata["tags"] = ["solution", "hide-cell"]
-    assert slides.slide_indices(notebook(cells), "nb") == [0, 2, 4, 5, 6]
-    cells[7].metadata["tags"].append("slide")
-    with pytest.raises(SystemExit, match="both `slide` and `solution`"):
-        slides.slide_indices(notebook(cells), "nb")
-
-
-def test_every_chapter_has_slides_beyond_the_defaults():
-    for path in sorted((ROOT / "notebooks").glob("*/*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        tagged = [c for c in nb.cells if "slide" in c.metadata.get("tags", [])]
-        assert len(tagged) >= 1, f"{path.relative_to(ROOT)}: tag key cells `slide` (CONTRIBUTING, the kit)"
-
-
 def have_pdf_tools() -> str | None:
     from coursebook.browser.chromium import find_chromium
 
@@ -121,14 +89,21 @@ def have_pdf_tools() -> str | None:
 
 @pytest.mark.skipif(have_pdf_tools() is not None, reason=str(have_pdf_tools()))
 def test_one_chapter_kit_end_to_end(tmp_path):
+    """Slides, worksheet, answer key and course.pdf of one chapter, both editions: worksheets of 2 to
+    5 pages without solutions or folded answers, answer keys with them, course.pdf with a bookmark for
+    the chapter and each of its sections, and the book's title and author from _config.yml."""
+    from pypdf import PdfReader
+
     out = tmp_path / "kit"
     assert build.main(["--html", str(tmp_path), "--out", str(out), "--chapters", CHAPTER]) == 0
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     for ed in ("zh", "en"):
         slides = (out / "slides" / ed / f"{CHAPTER}.html").read_text(encoding="utf-8")
-        # reveal.js comes from the kit's own copy, nothing from another host
-        assert 'src="../../vendor/reveal.js/reveal.js"' in slides
+        # reveal.js and its speaker-notes plugin come from the kit's own copy, nothing from another host
+        assert 'src="../../vendor/reveal.js/reveal.js"' in slides and "plugin/notes.js" in slides
         assert not re.search(r'(src|href)="https?://(?!colab\.research\.google\.com)', slides)
-        assert (out / "vendor" / "reveal.js" / "reveal.js").exists()
+        assert (out / "vendor" / "reveal.js" / "plugin" / "notes.js").exists()
+        assert slides.count('<aside class="notes">') >= 12
         nb = nbformat.read(ROOT / "notebooks" / ed / f"{CHAPTER}.ipynb", as_version=4)
         solution = next(c for c in nb.cells if "solution" in c.metadata.get("tags", []) and c.cell_type == "code")
         # a line of the first code solution that the chapter shows nowhere else
@@ -139,19 +114,38 @@ def test_one_chapter_kit_end_to_end(tmp_path):
             if len(x.strip()) > 15 and not x.strip().startswith("#") and x.strip() not in shown
         )
         assert line not in slides
-        text = {
-            kind: subprocess.run(
-                ["pdftotext", str(out / "handouts" / ed / f"{CHAPTER}-{kind}.pdf"), "-"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            for kind in ("worksheet", "answers")
-        }
+        hdir = out / "handouts" / ed
+        text = {kind: pdftotext(hdir / f"{CHAPTER}-{kind}.pdf") for kind in ("worksheet", "answers")}
+        text["course"] = pdftotext(hdir / "course.pdf")
         squash = re.sub(r"[\s\-]+", "", line)
         assert squash not in re.sub(r"[\s\-]+", "", text["worksheet"])
+        assert squash not in re.sub(r"[\s\-]+", "", text["course"])
         assert squash in re.sub(r"[\s\-]+", "", text["answers"])
-        assert nb.cells[0].source.splitlines()[0].lstrip("# ").split("·")[0].strip() in text["worksheet"]
+        # a folded answer: in the answer key, not on the worksheet nor in the printed course
+        folded = next(
+            c.source for c in nb.cells if "<details>" in c.source and "solution" not in c.metadata.get("tags", [])
+        )
+        answer = re.search(r"</summary>\s*\n\s*\n(.+)", folded).group(1).strip()[:40]
+        answer = re.sub(r"[\s\-*`_]+", "", answer)
+        assert answer in re.sub(r"[\s\-]+", "", text["answers"])
+        assert answer not in re.sub(r"[\s\-]+", "", text["worksheet"])
+        assert answer not in re.sub(r"[\s\-]+", "", text["course"])
+        title = nb.cells[0].source.splitlines()[0].lstrip("# ").strip()
+        assert title.split("·")[0].strip() in text["worksheet"]
+        worksheet_pages = len(PdfReader(hdir / f"{CHAPTER}-worksheet.pdf").pages)
+        assert 2 <= worksheet_pages <= 5, f"{ed}: the worksheet prints on {worksheet_pages} pages"
+        course = PdfReader(hdir / "course.pdf")
+        assert course.metadata["/Author"] == config["author"]
+        assert config["title"] in course.metadata["/Title"]
+        top = [item for item in course.outline if not isinstance(item, list)]
+        assert [" ".join(i.title.split()) for i in top] == [{"en": "Contents", "zh": "目录"}[ed], title]
+        sections = [" ".join(i.title.split()) for i in course.outline[-1] if not isinstance(i, list)]
+        want = [
+            m.strip() for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"^## (.+)$", c.source, re.M)
+        ]
+        assert sections == [" ".join(w.replace("`", "").split()) for w in want]
+        assert len(course.pages) > 3
+    assert "参数" in pdftotext(out / "handouts" / "zh" / f"{CHAPTER}-worksheet.pdf")  # text, not boxes
     fonts = subprocess.run(
         ["pdffonts", str(out / "handouts" / "zh" / f"{CHAPTER}-worksheet.pdf")],
         capture_output=True,
@@ -159,14 +153,10 @@ def test_one_chapter_kit_end_to_end(tmp_path):
         check=True,
     ).stdout
     assert re.search(r"WenQuanYi|NotoSansCJK|SourceHan", fonts), fonts
-    zh_text = subprocess.run(
-        ["pdftotext", str(out / "handouts" / "zh" / f"{CHAPTER}-worksheet.pdf"), "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "参数" in zh_text  # Chinese text survives as text, not boxes
-    assert (out / "handouts" / "en" / "course.pdf").stat().st_size > 10_000
+
+
+def pdftotext(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
 
 
 def test_chapter_page_gets_kit_links_under_the_badge_and_the_quiz_before_the_exercises():
@@ -202,6 +192,9 @@ Do it.
     top = doctree.next_node(nodes.section)
     raws = [n for n in doctree.findall(nodes.raw) if "kit-links" in n.astext()]
     assert len(raws) == 1 and f"kit/slides/en/{CHAPTER}.html" in raws[0].astext()
+    # for learners: the kit's page, slides, quiz and worksheet; the answer key only on instructor pages
+    assert "book/en/kit.html" in raws[0].astext() and f"{CHAPTER}-worksheet.pdf" in raws[0].astext()
+    assert "answers.pdf" not in raws[0].astext()
     para = next(p for p in doctree.findall(nodes.paragraph) if p.next_node(nodes.image) is not None)
     assert para.parent.index(raws[0]) == para.parent.index(para) + 1  # right under the stamped line
     titles = [s.children[0].astext() for s in top.findall(nodes.section) if s is not top]
