@@ -4,6 +4,8 @@ instructor   the instructor guide's outcome tables (objectives, exercises, quiz 
              time tables (book/_data/timings.json), in book/{en,zh}/instructor_guide.md and
              book/{en,zh}/instructor/NN_name.md, between <!-- kind:key --> markers
 model-card   book/{en,zh}/model_card.md from minigpt/assets/course-model/model_card.json
+plan         the course plan (book/_data/course_plan.yml) in the prefaces, the instructor guides
+             and the kit pages (coursebook/kit/plan.py)
 
 coursebook render                       # every generated page
 coursebook render model-card --check    # exit 1 if a page differs from what its source gives
@@ -14,11 +16,13 @@ from __future__ import annotations
 import argparse
 
 from ..generated import sync
+from ..kit import plan
 from . import instructor, model_card
 
 TARGETS = {
     "instructor": (instructor.outputs, "instructor guide pages"),
     "model-card": (model_card.outputs, "model card pages"),
+    "plan": (plan.outputs, "course plan blocks"),
 }
 
 

@@ -2,10 +2,12 @@
 sphinx.extra_extensions (coursebook.sphinx.kit).
 
 On every chapter page (notebooks/<edition>/<name>):
-1. Under the stamped line (Colab badge and twin link), one line of links to the chapter's kit:
-   slides, quiz, worksheet (PDF) and answer key (PDF). `make kit` (`coursebook kit`) builds
-   them into <site>/kit/; a plain `make book` leaves the links dangling, the browser check
-   follows them when the kit is there.
+1. Under the stamped line (Colab badge and twin link), one line of links for learners: the kit's
+   page of the edition (book/<edition>/kit.md), the chapter's slides, its quiz (the section
+   below) and its worksheet (PDF). No answer key: that is linked from the instructor guide's
+   chapter pages only. `make kit` (`coursebook kit`) builds the slides and the worksheet into
+   <site>/kit/; a plain `make book` leaves those links dangling, the browser check follows them
+   when the kit is there.
 2. The chapter's quiz, from kit/quizzes/<edition>/<name>.json, as a section "Quiz" / "小测验"
    before the exercises: jupyterquiz's HTML and JavaScript, so it works in the online book with no
    kernel. A quiz file that is not valid fails the build with a warning that names the problem
@@ -37,11 +39,9 @@ def _kit_line(edition: str, name: str, has_quiz: bool) -> nodes.raw:
     links = [f'<a class="kit-slides" href="{kit}/slides/{edition}/{name}.html">{w["slides"]}</a>']
     if has_quiz:
         links.append(f'<a class="kit-quiz-link" href="#chapter-quiz">{w["quiz"]}</a>')
-    links += [
-        f'<a class="kit-worksheet" href="{kit}/handouts/{edition}/{name}-worksheet.pdf">{w["worksheet"]}</a>',
-        f'<a class="kit-answers" href="{kit}/handouts/{edition}/{name}-answers.pdf">{w["answers"]}</a>',
-    ]
-    text = f'<p class="kit-links"><a href="{kit}/index.html">{w["kit"]}</a>: {" · ".join(links)}</p>'
+    links.append(f'<a class="kit-worksheet" href="{kit}/handouts/{edition}/{name}-worksheet.pdf">{w["worksheet"]}</a>')
+    index = f'<a class="kit-index" href="../../book/{edition}/kit.html">{w["kit"]}</a>'
+    text = f'<p class="kit-links">{index}: {" · ".join(links)}</p>'
     return nodes.raw("", text, format="html")
 
 
