@@ -42,10 +42,14 @@ class Run:
     truncated: bool = False
     dead: str = ""
     stderr: str = ""
+    starts: list[tuple[int, float]] = field(default_factory=list)  # (cell index, seconds into the run)
+    end: float | None = None  # seconds into the run when the last cell finished
 
     def event(self, event: dict) -> None:
         if "cell" in event and isinstance(event["cell"], int):
             self.last_cell = event["cell"]
+            if isinstance(event.get("at"), (int, float)):
+                self.starts.append((event["cell"], float(event["at"])))
         elif isinstance(event.get("check"), dict):
             check = event["check"]
             try:
@@ -62,6 +66,14 @@ class Run:
         elif "done" in event:
             self.done = True
             self.cpu_seconds = float(event.get("cpu") or 0.0)
+            self.end = float(event["done"]) if isinstance(event["done"], (int, float)) else None
+
+    def slowest_cell(self) -> tuple[int, float] | None:
+        """(cell index, seconds) of the cell that took longest, when the run finished."""
+        if self.end is None or not self.starts:
+            return None
+        bounds = [at for _, at in self.starts[1:]] + [self.end]
+        return max(((i, stop - at) for (i, at), stop in zip(self.starts, bounds, strict=True)), key=lambda t: t[1])
 
 
 def _read_events(fd: int, run: Run) -> None:

@@ -25,28 +25,28 @@ from ..book import ROOT, rel
 from ..nbval_runs import PLAIN_CPU
 from ..student import checked_exercises
 from . import sandbox
-from .run import run_notebook
+from .run import Run, run_notebook
 
 
-def problems(path: Path, limits: sandbox.Limits, files: list[Path], sandboxed: bool) -> tuple[list[str], float, float]:
+def problems(path: Path, limits: sandbox.Limits, files: list[Path], sandboxed: bool) -> tuple[list[str], Run]:
     nb = nbformat.read(path, as_version=4)
     expected = {(int(c), n) for c, n in checked_exercises(nb)}
     run = run_notebook(path, limits, files, sandboxed=sandboxed)
     found = []
     if run.timed_out:
-        found.append(f"stopped at the time limit ({limits.seconds:g} s) in cell {run.last_cell}")
+        found.append(f"stopped at the time limit ({limits.seconds:g} s), cell index {run.last_cell}")
     if run.dead:
-        found.append(f"the run stopped in cell {run.last_cell}: {run.dead}")
+        found.append(f"the run stopped at cell index {run.last_cell}: {run.dead}")
     if not (run.done or run.timed_out or run.dead):
         found.append(f"could not be run: {run.stderr.strip()[-500:]}")
     for error in run.errors:
-        found.append(f"cell {error.get('cell')} raised {error.get('ename')}: {error.get('evalue')}")
+        found.append(f"cell index {error.get('cell')} raised {error.get('ename')}: {error.get('evalue')}")
     if set(run.checks) != expected:
         found.append(f"checks logged {sorted(run.checks)}, the check cells call {sorted(expected)}")
     for (chapter, number), check in sorted(run.checks.items()):
         if check.get("status") != "not attempted":
             found.append(f"ch{chapter:02d}.ex{number} says {check.get('status')!r}, not 'not attempted'")
-    return found, run.seconds, run.cpu_seconds
+    return found, run
 
 
 def main(argv=None) -> int:
@@ -74,16 +74,18 @@ def main(argv=None) -> int:
     limits = sandbox.Limits(seconds=args.time_limit)
     rows, failed = [], 0
     for path in paths:
-        found, seconds, cpu = problems(path, limits, args.files, sandboxed=not args.no_sandbox)
-        rows.append((rel(path), seconds, cpu, "ok" if not found else "FAILED"))
-        print(f"{rel(path)}: {seconds:.1f} s ({cpu:.1f} s CPU), {'ok' if not found else 'FAILED'}", flush=True)
+        found, run = problems(path, limits, args.files, sandboxed=not args.no_sandbox)
+        slowest = run.slowest_cell()
+        where = f"cell {slowest[0] + 1} {slowest[1]:.1f} s" if slowest else "-"
+        rows.append((rel(path), run.seconds, run.cpu_seconds, where, "ok" if not found else "FAILED"))
+        print(f"{rel(path)}: {run.seconds:.1f} s ({run.cpu_seconds:.1f} s CPU), {rows[-1][-1]}", flush=True)
         for problem in found:
             print(f"  {problem}", file=sys.stderr)
         failed += bool(found)
     width = max(len(row[0]) for row in rows)
-    print(f"\n{'student notebook':{width}s}  {'seconds':>8s}  {'CPU s':>8s}  status")
-    for name, seconds, cpu, status in rows:
-        print(f"{name:{width}s}  {seconds:8.1f}  {cpu:8.1f}  {status}")
+    print(f"\n{'student notebook':{width}s}  {'seconds':>8s}  {'CPU s':>8s}  {'slowest cell':>18s}  status")
+    for name, seconds, cpu, where, status in rows:
+        print(f"{name:{width}s}  {seconds:8.1f}  {cpu:8.1f}  {where:>18s}  {status}")
     print(f"{'total':{width}s}  {sum(r[1] for r in rows):8.1f}  {sum(r[2] for r in rows):8.1f}")
     if failed:
         print(f"\ncheck-student FAILED: {failed} of {len(rows)} notebooks", file=sys.stderr)
