@@ -183,8 +183,11 @@ class StaticKVCache(_Buffers):
 
 
 def mark_static_address(*tensors: torch.Tensor) -> None:
-    """Tell torch.compile these tensors keep their address (torch >= 2.3; a no-op before)."""
+    """Tell torch.compile these tensors keep their address (torch >= 2.3; a no-op before).
+
+    guard=False: no guard on the tensors' identity, so a new cache of the same shape reuses the compiled
+    graph (the default of newer torch, 2.13 here; 2.6 to 2.8 guarded it and recompiled at every call)."""
     mark = getattr(getattr(torch, "_dynamo", None), "mark_static_address", None)
     if mark is not None:
         for tensor in tensors:
-            mark(tensor)
+            mark(tensor, guard=False)

@@ -1,38 +1,83 @@
 #!/usr/bin/env bash
-# The Colab path, simulated: a fresh virtual environment with another torch than the pinned one,
-# minigpt installed from a git URL of this repository (as the chapters' Colab cell does), and
-# chapters run by nbval from a folder outside the repository, so that nothing but the installed
-# package is importable. Installs only from the package registry / local wheel cache.
+# The Colab path, simulated at both ends of what pyproject.toml allows. Each run is a fresh virtual
+# environment on Python 3.12 (what Colab runs), minigpt installed from a git URL of this repository
+# (as the chapters' Colab cell does), and the chapters run by nbval from a folder outside the
+# repository, so that nothing but the installed package is importable.
 #
-#   make colab-sim                        # torch 2.14.1, every chapter of the en edition
-#   COLAB_TORCH=2.2.2 make colab-sim      # another torch (>= 2.2, what pyproject.toml allows)
+#   floor   every lower bound of pyproject.toml's dependencies and course extra installed exactly
+#           (torch, numpy, tokenizers, safetensors, filelock, tqdm, matplotlib, ipywidgets), then
+#           the library's tests (tests/library) against that install, then every chapter must run
+#           without an error. Printed outputs are not compared here: a few numbers (the bytes
+#           autograd keeps, sampled text) follow torch's kernels. No transformers: the hf extra's
+#           releases need newer tokenizers and safetensors than these floors, so the comparisons
+#           with transformers skip here (make test runs them at the newest).
+#   newest  torch $COLAB_TORCH (2.14.1, the newest on the course machines), everything else as pip
+#           resolves it today; every chapter's printed output must match the committed notebook.
+#
+#   make colab-sim                          # floor, then newest, every chapter of the en edition
+#   COLAB_RUNS=newest make colab-sim        # one of them
+#   COLAB_TORCH=2.13.0 COLAB_RUNS=newest make colab-sim
 #   COLAB_CHAPTERS="01_parameters" make colab-sim
 #
-# It installs the committed HEAD (git+file://), not uncommitted changes: commit first.
+# It installs the committed HEAD (git+file://), not uncommitted changes: commit first. Installs only
+# from the package registry / local wheel cache: torch is a CUDA build of several GB there.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-torch_version="${COLAB_TORCH:-2.14.1}"
+newest_torch="${COLAB_TORCH:-2.14.1}"
+runs="${COLAB_RUNS:-floor newest}"
 chapters="${COLAB_CHAPTERS:-$(cd "$repo/notebooks/en" && ls *.ipynb | sed 's/\.ipynb$//' | tr '\n' ' ')}"
 work="${COLAB_SIM_DIR:-${TMPDIR:-/tmp}/minigpt-colab-sim}"
-python="${PYTHON:-python3}"
+commit="$(git -C "$repo" rev-parse HEAD)"
 
-rm -rf "$work"
-mkdir -p "$work/run"
-start=$(date +%s)
-"$python" -m venv "$work/venv"
-pip=("$work/venv/bin/python" -m pip install -q)
+# Colab's Python: 3.12 from PATH, else from pyenv; COLAB_PYTHON names another.
+python="${COLAB_PYTHON:-}"
+if [ -z "$python" ]; then
+  for candidate in python3.12 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3.12; do
+    if "$candidate" -c "" 2>/dev/null; then python="$candidate"; break; fi
+  done
+fi
+[ -n "$python" ] || { echo "colab-sim: no Python 3.12 (Colab's) found; install it or set COLAB_PYTHON" >&2; exit 1; }
+
 quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
-quiet "${pip[@]}" --upgrade pip
-quiet "${pip[@]}" "torch==$torch_version"
-quiet "${pip[@]}" "minigpt @ git+file://$repo@$(git -C "$repo" rev-parse HEAD)" nbval ipykernel
-echo "installed in $(( $(date +%s) - start )) s"
 
-for chapter in $chapters; do
-  cp "$repo/notebooks/en/$chapter.ipynb" "$work/run/"
-done
-cp "$repo/nbval_sanitize.cfg" "$work/run/"
-cd "$work/run"
-"$work/venv/bin/python" - "$repo" <<'PY'
+# pyproject.toml's lower bounds as exact pins: "torch>=2.6" -> "torch==2.6".
+floor_pins() {
+  "$python" - "$repo/pyproject.toml" <<'PY'
+import re, sys, tomllib
+
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+extras = project["optional-dependencies"]
+for req in project["dependencies"] + extras["course"]:
+    m = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[^]]*\])?>=([0-9][0-9A-Za-z.]*)(,<[0-9A-Za-z.]+)?", req.replace(" ", ""))
+    if m is None:
+        sys.exit(f"colab-sim: no plain lower bound (name>=version) in {req!r} of pyproject.toml")
+    print(f"{m[1]}=={m[3]}")
+PY
+}
+
+# install NAME EXTRAS PIP-ARGS...: a fresh venv with minigpt[EXTRAS] from the git URL, nbval, ipykernel.
+install() {
+  local venv="$work/$1/venv" extras="$2"
+  shift 2
+  "$python" -m venv "$venv"
+  quiet "$venv/bin/python" -m pip install -q --upgrade pip
+  quiet "$venv/bin/python" -m pip install -q "$@" \
+    "minigpt[$extras] @ git+file://$repo@$commit" nbval ipykernel
+  "$venv/bin/python" -m pip list 2>/dev/null |
+    grep -E -i "^(torch|numpy|tokenizers|safetensors|filelock|tqdm|matplotlib|ipywidgets) " |
+    awk '{printf "%s %s, ", $1, $2} END {print ""}'
+}
+
+# chapters NAME NBVAL-ARGS...: the chapters, copied out of the repository, under nbval.
+run_chapters() {
+  local dir="$work/$1" venv="$work/$1/venv"
+  shift
+  mkdir -p "$dir/run"
+  for chapter in $chapters; do cp "$repo/notebooks/en/$chapter.ipynb" "$dir/run/"; done
+  cp "$repo/nbval_sanitize.cfg" "$dir/run/"
+  (
+    cd "$dir/run"
+    "$venv/bin/python" - "$repo" <<'PY'
 import platform, sys
 from pathlib import Path
 import minigpt, torch
@@ -40,6 +85,38 @@ where = Path(minigpt.__file__).resolve()
 assert Path(sys.argv[1]) not in where.parents, f"minigpt imported from the repository: {where}"
 print(f"python {platform.python_version()}, torch {torch.__version__}, minigpt from {where.parent}")
 PY
-PYTHONHASHSEED=0 "$work/venv/bin/python" -m pytest -p no:cacheprovider --nbval --nbval-current-env \
-  --nbval-sanitize-with nbval_sanitize.cfg ./*.ipynb
-echo "colab-sim: torch $torch_version, chapters: $chapters, commit $(git -C "$repo" rev-parse --short HEAD), $(( $(date +%s) - start )) s"
+    PYTHONHASHSEED=0 "$venv/bin/python" -m pytest -p no:cacheprovider --nbval-current-env \
+      --nbval-sanitize-with nbval_sanitize.cfg "$@" ./*.ipynb
+  )
+}
+
+rm -rf "$work"
+mkdir -p "$work"
+summary=()
+for run in $runs; do
+  start=$(date +%s)
+  echo "== colab-sim $run =="
+  case "$run" in
+    floor)
+      floor_pins >"$work/floor-constraints.txt"
+      echo "pins: $(tr '\n' ' ' <"$work/floor-constraints.txt")"
+      install floor course,test -c "$work/floor-constraints.txt"
+      echo "installed in $(($(date +%s) - start)) s"
+      # The library's tests against the installed package (PYTHONSAFEPATH: not the clone's copy).
+      (cd "$repo" && PYTHONSAFEPATH=1 "$work/floor/venv/bin/python" -m pytest -q -p no:cacheprovider \
+        -n 2 --dist loadscope tests/library)
+      run_chapters floor --nbval-lax
+      ;;
+    newest)
+      install newest course "torch==$newest_torch"
+      echo "installed in $(($(date +%s) - start)) s"
+      run_chapters newest --nbval
+      ;;
+    *)
+      echo "colab-sim: unknown run '$run' (floor, newest)" >&2
+      exit 1
+      ;;
+  esac
+  summary+=("$run $(($(date +%s) - start)) s")
+done
+echo "colab-sim: ${summary[*]}; chapters: $chapters; commit ${commit:0:7}"
