@@ -1,6 +1,6 @@
 """Grade submitted student notebooks: each runs in a sandbox, then scores.csv and one feedback file each.
 
-    coursebook grade SUBMISSIONS --out OUT          # make grade SUBMISSIONS=folder [GRADES=grades]
+    coursebook grade SUBMISSIONS --out OUT          # make grade SUBMISSIONS=folder [GRADES=_build/grades]
     coursebook grade SUBMISSIONS --out OUT --time-limit 600 --jobs 2
 
 SUBMISSIONS holds the learners' notebooks, either flat (`alice.ipynb`, `bob_05_heads.ipynb`: the
@@ -41,7 +41,8 @@ from . import report, sandbox
 from .run import Run, run_notebook
 
 FILE_CHAPTER = re.compile(r"(?<!\d)(\d{2})_[A-Za-z]")  # "05_heads.ipynb", "Copy of 05_heads (1).ipynb"
-TAMPERING = ("MINIGPT_EXERCISE_LOG", "exercises._record", "_RESULTS")  # writing verdicts instead of earning them
+# Writing verdicts instead of earning them: the log, or minigpt.exercises' own records.
+TAMPERING = re.compile(r"MINIGPT_EXERCISE_LOG|\b_record\b|\b_RESULTS\b|\bResult\(")
 
 
 @dataclass
@@ -128,7 +129,7 @@ def inspect(sub: Submission, reference_folder: Path, refs: dict[str, Reference |
         changed = [n for n, lines in sorted(ref.check_cells.items()) if lines not in present]
         if changed:
             sub.notes.append("check cell missing or changed: " + ", ".join(f"ch{sub.chapter}.ex{n}" for n in changed))
-    if any(word in c.source for c in nb.cells if c.cell_type == "code" for word in TAMPERING):
+    if any(TAMPERING.search(c.source) for c in nb.cells if c.cell_type == "code"):
         sub.notes.append("the notebook touches the exercise log or the checks' records: read it")
     return nb
 

@@ -44,9 +44,9 @@ def reference(tmp_path_factory):
     return tmp / "student" / "en", nbformat.read(FIXTURES / "notebooks" / "en" / CHAPTER, as_version=4)
 
 
-def submission(reference, solved=(), extra_cells=(), wrong_mean=False):
+def submission(reference, solved=(), extra_cells=(), wrong_mean=False, last_cells=()):
     """The student notebook with the starters of exercises `solved` replaced by the chapter's
-    solution, and code cells `extra_cells` added after the setup cell."""
+    solution, code cells `extra_cells` added after the setup cell and `last_cells` at the end."""
     folder, master = reference
     nb = nbformat.read(folder / CHAPTER, as_version=4)
     solutions = [c.source for c in master.cells if is_solution(c) and c.cell_type == "code"]
@@ -56,6 +56,7 @@ def submission(reference, solved=(), extra_cells=(), wrong_mean=False):
     if wrong_mean:
         starters[1].source = "def mean(xs):\n    return sum(xs)"
     nb.cells[2:2] = [nbformat.v4.new_code_cell(source) for source in extra_cells]
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in last_cells]
     return nb
 
 
@@ -79,6 +80,9 @@ def graded(reference, tmp_path_factory):
         ),
         "prints": submission(reference, extra_cells=['print("x" * 3_000_000)']),
         "dana/99_fixture": submission(reference, solved=(2,)),
+        "forger": submission(
+            reference, last_cells=['from minigpt.exercises import Result, _record\n_record(Result(99, 1, "correct"))']
+        ),
     }
     for name, nb in notebooks.items():
         nbformat.write(nb, subs / f"{name}.ipynb")
@@ -107,7 +111,19 @@ def test_one_row_per_learner_one_column_per_exercise(graded):
     rows, out, _ = graded
     header = next(csv.reader(open(out / "scores.csv", encoding="utf-8")))
     assert header == ["learner", "notebooks", "ch99.ex1", "ch99.ex2", "total", "out_of", "reason"]
-    names = ["broken", "dana", "deletes", "full", "notes", "partial", "prints", "raises", "untouched", "wrong"]
+    names = [
+        "broken",
+        "dana",
+        "deletes",
+        "forger",
+        "full",
+        "notes",
+        "partial",
+        "prints",
+        "raises",
+        "untouched",
+        "wrong",
+    ]
     assert sorted(rows) == names
     assert {row["out_of"] for row in rows.values()} == {"2"}
 
@@ -143,6 +159,13 @@ def test_a_delete_outside_its_folder_fails_and_the_file_survives(graded):
     assert canary.read_text() == "the course\n"
     assert "raised OSError: [Errno 30] Read-only file system" in rows["deletes"]["reason"]
     assert scores(rows["deletes"]) == ("1", "1", "2")
+
+
+def test_a_notebook_that_writes_a_verdict_itself_is_named_in_the_reason(graded):
+    rows, _, _ = graded
+    # A check cannot tell a forged verdict from a real one; the grader says where to look.
+    assert rows["forger"]["ch99.ex1"] == "1"
+    assert rows["forger"]["reason"] == "the notebook touches the exercise log or the checks' records: read it"
 
 
 def test_megabytes_of_output_are_cut_and_said(graded):
