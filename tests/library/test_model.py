@@ -265,3 +265,108 @@ def test_a_growing_cache_refuses_a_cache_position_it_does_not_write():
         with pytest.raises(ValueError, match=r"cache_position \[5\] does not name the slots .* \(3\.\.3\)"):
             model(ids[:, :1], kv_cache=cache, cache_position=torch.tensor([5]))
     assert cache.length == 3
+
+
+# ---- the decode layout: weights stored column by column, q/k/v and gate/up side by side ------
+
+
+def laid_out(name="mqa-bias-untied"):
+    from minigpt.decoding import lay_out_for_decoding
+
+    model = make(name)
+    reference = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.inference_mode():  # as generate runs it: the new storage must still be trainable
+        lay_out_for_decoding(model)
+    return model, reference
+
+
+@pytest.mark.parametrize("name", ["gqa", "mqa-bias-untied"])
+def test_decode_layout_keeps_names_values_and_logits(name):
+    model, reference = laid_out(name)
+    state = model.state_dict()
+    assert list(state) == list(reference)
+    for key, value in reference.items():
+        assert state[key].shape == value.shape and torch.equal(state[key], value), key
+    attn = model.model.layers[0].self_attn
+    q, k, v = attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight
+    rows = q.shape[0] + k.shape[0] + v.shape[0]
+    assert q.stride() == k.stride() == v.stride() == (1, rows)  # columns of one (in, q + k + v) matrix
+    assert k.data_ptr() == q.data_ptr() + q.shape[0] * q.element_size()
+    if model.config.tie_word_embeddings:  # a table looked up by row keeps its rows
+        assert model.lm_head.weight.is_contiguous()
+    ids = torch.randint(0, 256, (2, 12))
+    fresh = make(name)
+    with torch.no_grad():
+        torch.testing.assert_close(model(ids).logits, fresh(ids).logits, atol=1e-5, rtol=0)
+
+
+def test_decode_layout_is_done_once():
+    from minigpt.decoding import lay_out_for_decoding
+
+    model, _ = laid_out()
+    pointers = [p.data_ptr() for p in model.parameters()]
+    lay_out_for_decoding(model)
+    assert [p.data_ptr() for p in model.parameters()] == pointers
+
+
+def test_one_product_for_side_by_side_weights_equals_three():
+    """After the layout, a no-grad call makes one product of q/k/v (and of gate/up); the parts equal
+    each layer's own product (F.linear with its weight and bias, an independent computation)."""
+    import torch.nn.functional as F
+    from minigpt.model import projections
+
+    model, _ = laid_out()
+    attn, mlp = model.model.layers[0].self_attn, model.model.layers[0].mlp
+    x = torch.randn(2, 3, model.config.hidden_size)
+    with torch.no_grad():
+        fresh = make("mqa-bias-untied").model.layers[0].self_attn
+        for module, products in ((fresh, 3), (attn, 1)):  # the products actually made
+            calls = []
+            with _Count(calls):
+                joined = projections(x, module.q_proj, module.k_proj, module.v_proj)
+            assert len(calls) == products
+        for layer, part in zip((attn.q_proj, attn.k_proj, attn.v_proj), joined, strict=True):
+            torch.testing.assert_close(part, F.linear(x, layer.weight.contiguous(), layer.bias), atol=1e-6, rtol=0)
+        gate, up = projections(x, mlp.gate_proj, mlp.up_proj)
+        torch.testing.assert_close(gate, x @ mlp.gate_proj.weight.T, atol=1e-6, rtol=0)
+        torch.testing.assert_close(up, x @ mlp.up_proj.weight.T, atol=1e-6, rtol=0)
+
+
+class _Count(torch.overrides.TorchFunctionMode):
+    """Notes every F.linear called inside it."""
+
+    def __init__(self, calls):
+        super().__init__()
+        self.calls = calls
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func is torch.nn.functional.linear:
+            self.calls.append(func)
+        return func(*args, **(kwargs or {}))
+
+
+def test_decode_layout_still_trains_and_hooks_still_fire():
+    """With gradients, each layer computes its own product, so every parameter gets its gradient;
+    a hook on q_proj sees its call even when the weights are side by side."""
+    model, _ = laid_out()
+    model.train()
+    ids = torch.randint(0, 256, (2, 12))
+    model(ids, labels=ids).loss.backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    torch.optim.AdamW(model.parameters(), lr=1e-3).step()  # updates the views in place
+    seen = []
+    model.model.layers[0].self_attn.q_proj.register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    with torch.no_grad():
+        model.eval()(ids)
+    assert seen == [(2, 12, model.config.num_heads * model.config.head_dim)]
+
+
+def test_a_laid_out_model_saves_a_folder_transformers_reads(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    model, _ = laid_out("gqa")
+    model.save_pretrained(tmp_path)
+    theirs = transformers.AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.float32).eval()
+    ids = torch.randint(0, 256, (2, 12))
+    with torch.no_grad():
+        torch.testing.assert_close(model(ids).logits, theirs(ids).logits, atol=1e-5, rtol=0)
