@@ -19,17 +19,13 @@ commands and `coursebook --help` prints them. One idea per module:
     render/           `render`: the instructor guide's tables, the model-card pages
     kit/              `kit`: slides, quiz pages, worksheets, answer keys, PDFs
     handout.py        `handout`: the chapter notebooks without their solutions
+    student.py        `student`: the student edition (student/) and the exercises' solutions.json
+    grade/            `grade`, `check-student`, `ensure-bubblewrap`: submissions run in a sandbox, scored
     browser/          `browser-check`: the built site and its kit in headless Chromium
     screenshots.py    `screenshots`: a PNG of every page
     sweeps/           `sweep heads`, `sweep scale`: the training sweeps chapters 5 and 9 plot
     shell.py          `ensure-chromium`, `colab-sim`: the two shell scripts beside it
     sphinx/           the book's Sphinx extensions (_config.yml's sphinx.extra_extensions)
-
-Two commands come next, for teaching: `student` (the student edition of the notebooks: the
-chapters without their solutions, with starters and checks; it supersedes `handout`, whose
-cells.without_solutions is its first piece) and `grade` (run submitted notebooks and grade them). Each is a module here,
-student.py and grade.py, with a `main(argv)`, registered in cli.COMMANDS and cli.GROUPS
-(a group "teaching"); tests/course/test_coursebook.py then checks their --help like the others'.
 
 Installed from the repository as its own distribution (coursebook/pyproject.toml), editable:
 `pip install -e ./coursebook` (make setup does it). It works on the course repository it sits in.
