@@ -30,7 +30,7 @@ COURSE_CSS = """
 .cover .author, .cover .repo { font-size: 11pt; color: #444; }
 .toc { break-before: page; }
 .toc ol { list-style: none; padding: 0; margin: 0; }
-.toc li.toc-chapter { font-weight: bold; margin-top: 7pt; }
+.toc li.toc-chapter { font-weight: bold; margin-top: 5pt; }
 .toc li.toc-section { padding-left: 14pt; font-size: 9.5pt; }
 .toc a { color: inherit; text-decoration: none; display: flex; gap: 4pt; }
 .toc a .t { flex: none; max-width: 88%; }
@@ -76,7 +76,7 @@ def contents(edition: str, entries: list[tuple[int, str, str]], pages: dict[str,
     same width before the pages are known)."""
     rows = []
     for level, text, ident in entries:
-        page = str(pages[ident]) if pages and ident in pages else PLACEHOLDER
+        page = PLACEHOLDER if pages is None else str(pages.get(ident, ""))
         kind = "toc-chapter" if level == 1 else "toc-section"
         rows.append(
             f'<li class="{kind}"><a href="#{ident}"><span class="t">{html.escape(text)}</span>'

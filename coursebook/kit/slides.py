@@ -41,7 +41,7 @@ SLIDES_CSS = """
   border-bottom: 3px solid #2c5d8a; padding-bottom: 8px; }
 .reveal .body { display: flex; gap: 28px; flex: 1 1 auto; min-height: 0; }
 .reveal .body.stack { flex-direction: column; gap: 12px; }
-.reveal .body.side { flex-direction: row; align-items: center; }
+.reveal .body.side { flex-direction: row; align-items: stretch; }
 .reveal .text { flex: 1 1 auto; min-width: 0; }
 .reveal .body.stack .text { flex: none; }
 .reveal .body.side .text { flex: none; width: %(side)d%%; align-self: center; }

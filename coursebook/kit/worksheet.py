@@ -39,7 +39,7 @@ WORKSHEET_CSS = """
 .write { border: 0.6pt solid #999; border-radius: 2pt; margin: 4pt 0 2pt 0; padding: 2pt 5pt;
   background: repeating-linear-gradient(to bottom, transparent 0, transparent 6.6mm, #d8d8d8 6.6mm, #d8d8d8 6.8mm);
   font-size: 8.5pt; color: #666; }
-.write.short { height: 20mm; } .write.long { height: 40mm; }
+.write.short { height: 18mm; } .write.long { height: 34mm; }
 .two { display: flex; gap: 6pt; } .two .write { flex: 1; }
 h2.ws { font-size: 13pt; margin: 12pt 0 5pt 0; color: #1d1d1f; }
 .worksheet .quiz-print { padding-left: 16pt; }
