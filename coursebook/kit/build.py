@@ -230,6 +230,13 @@ def main(argv=None) -> int:
     print(f"kit: {n} chapter kits ({', '.join(args.editions)}) in {out}, {total:.1f} s")
     for what, seconds in timings.items():
         print(f"  {what}: {seconds:.1f} s")
+    internal = [
+        f"{ed}/{name} ({', '.join(found)})"
+        for (ed, name), (_, cells) in decks.items()
+        if (found := worksheet.internal_names(cells.nb))
+    ]
+    if internal:
+        print(f"  note: worksheets print the chapter's internal names (seeds, fact-check ids): {'; '.join(internal)}")
     missing = [f"{ed}/{name}" for ed, items in built.items() for name in items if loaded[ed, name] is None]
     if missing:
         print(f"  no quiz yet (kit/quizzes/<ed>/<name>.json): {', '.join(missing)}")

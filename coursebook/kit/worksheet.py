@@ -26,6 +26,8 @@ QUESTION = re.compile(r"^###\s+(?:Question|问题)\b[^\n]*$", re.MULTILINE)
 HEADING = re.compile(r"^#{1,3}\s", re.MULTILINE)
 EXERCISE = re.compile(r"^\*\*(?:Exercise|练习)\s*(\d+)\s*[.．。:：]?\*\*\s*", re.MULTILINE)
 DETAILS = re.compile(r"<details\b.*?</details>", re.DOTALL)
+# Internal names a learner should not read on paper: the source notes' file numbers, fact-check ids.
+INTERNAL = re.compile(r"\b[Ss]eed\s*\d{3}\b|种子笔记\s*\d{3}|\bFC-\d\d-\d+\b")
 
 WORKSHEET_CSS = """
 .ws-head { display: flex; justify-content: space-between; align-items: baseline; border-bottom: 1.5pt solid #2c5d8a;
@@ -89,6 +91,12 @@ def check(nb, where: str) -> list[str]:
     if numbers != list(range(1, len(numbers) + 1)):
         return [f"{where}: exercise statements numbered {numbers}; expected 1 to {len(numbers)}, once each"]
     return []
+
+
+def internal_names(nb) -> list[str]:
+    """Seed numbers and fact-check ids in the text a worksheet prints (its questions and exercises)."""
+    texts = questions(nb) + [text for _, text in exercises(nb)]
+    return sorted({m.group(0) for text in texts for m in INTERNAL.finditer(text)})
 
 
 def worksheet_body(nb, deck: Deck, site: str, quiz) -> str:

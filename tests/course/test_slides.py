@@ -158,6 +158,9 @@ def test_worksheet_takes_questions_without_answers_and_statements_only():
     assert qs == ["Why?\n\n**Follow-up.** And then?", "How much?"]
     assert worksheet.exercises(nb) == [(1, "Write `f`."), (2, "Explain it.\n\nA good answer:\n- names the cause")]
     assert worksheet.check(nb, "nb") == []
+    assert worksheet.internal_names(nb) == []
+    nb.cells[0].source += "\n\n### Question\n\nSeed 004 says so (FC-08-1). Does it?"
+    assert worksheet.internal_names(nb) == ["FC-08-1", "Seed 004"]
     nb.cells[4].source = "**Exercise 3.** Skipped a number."
     assert "numbered [1, 3]" in worksheet.check(nb, "nb")[0]
 
