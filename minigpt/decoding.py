@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import torch
 
 from .cache import KVCache, StaticKVCache, mark_static_address
+from .decode_layout import lay_out_for_decoding
 from .generation_config import GenerationConfig
-from .model import side_by_side
 from .textstream import check_tokenizer
 
 __all__ = [
@@ -80,40 +80,6 @@ def eval_mode(model) -> Iterator[None]:
     finally:
         for m in training:
             m.training = True
-
-
-def lay_out_for_decoding(model) -> None:
-    """Store the linear weights of a model on the CPU column by column, in place, and the layers a
-    module names in `stored_together` (q/k/v, gate/up) in one block each: the same values, shapes,
-    names and state dict, another order in memory.
-
-    A decode step multiplies one row per sequence by every weight. The CPU BLAS reads a weight
-    stored as (in, out) rows for that faster than the (out, in) rows nn.Linear allocates: the
-    course model's 43 batch-1 products took 1.4-1.8x less time (AVX-512 and AVX2 kernels alike),
-    while 32- and 256-row products (prefill, training) ran as fast either way. Weights side by side
-    also let minigpt.model.projections make one product of three (benchmarks/README.md). A weight
-    tied to an embedding keeps its layout: looking token rows up in a column-major table made a
-    900-token prefill's embedding 20x slower. Done once; a later call finds nothing to do."""
-    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
-    groups = []
-    for module in model.modules():
-        names = getattr(module, "stored_together", ())
-        groups.append([getattr(module, name) for name in names])
-    grouped = {id(layer) for group in groups for layer in group}
-    groups += [[m] for m in model.modules() if isinstance(m, torch.nn.Linear) and id(m) not in grouped]
-    with torch.no_grad(), torch.inference_mode(False):  # new storage that stays trainable
-        for layers in groups:
-            weights = [layer.weight for layer in layers]
-            if not layers or weights[0].device.type != "cpu" or any(id(w) in embeddings for w in weights):
-                continue
-            for tensors in (weights, [layer.bias for layer in layers]):
-                if tensors[0] is None or side_by_side(tensors) is not None:
-                    continue  # no bias, or laid out already
-                joined = torch.cat([t.t() for t in tensors], dim=-1)  # (in, sum of out) or (sum of out,): contiguous
-                start = 0
-                for t in tensors:
-                    t.data = joined[..., start : start + t.shape[0]].t()  # (out, in) as before, strides (1, sum of out)
-                    start += t.shape[0]
 
 
 class CachedDecoder:

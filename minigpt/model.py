@@ -1,4 +1,5 @@
-"""A Llama/Qwen2-style decoder-only transformer, readable top to bottom.
+"""A Llama/Qwen2-style decoder-only transformer, readable top to bottom: one file of about 400
+lines, so that the whole forward pass, from ids to logits, reads in one sitting.
 
     ids -> embed_tokens -> [RMSNorm -> attention (GQA, RoPE) -> + -> RMSNorm -> SwiGLU -> +] x L
         -> norm -> lm_head -> logits
@@ -32,6 +33,7 @@ from . import hf_format
 from .attention import attention_mask_for, eager_attention, repeat_kv, sdpa_attention
 from .cache import Cache
 from .config import ModelConfig
+from .decode_layout import Joined, is_compiling, projections
 from .loss import IGNORE_INDEX, causal_lm_loss
 from .rope import RotaryEmbedding, rope_frequencies
 
@@ -49,12 +51,10 @@ __all__ = [
     "RotaryEmbedding",
     "apply_rotary",
     "eager_attention",
-    "projections",
     "repeat_kv",
     "rope_frequencies",
     "rotate_half",
     "sdpa_attention",
-    "side_by_side",
 ]
 
 
@@ -72,36 +72,6 @@ class RMSNorm(nn.Module):
         x = x.to(torch.float32)
         x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
         return self.weight * x.to(dtype)
-
-
-def projections(x: torch.Tensor, *layers: nn.Linear) -> list[torch.Tensor]:
-    """[layer(x) for layer in layers], as ONE product when the layers' weights (and biases) lie side
-    by side in memory, column by column (minigpt.decoding.lay_out_for_decoding stores q/k/v and
-    gate/up so): a decode step then reads one matrix instead of three, 9% faster for the course
-    model (q/k/v) and 6% (gate/up). Never with gradients (the joined view would not pass them on to
-    the separate parameters), nor past a layer's hooks (they would not see their call)."""
-    weight = side_by_side([layer.weight for layer in layers])
-    has_bias = layers[0].bias is not None
-    bias = side_by_side([layer.bias for layer in layers]) if has_bias else None
-    hooked = any(layer._forward_hooks or layer._forward_pre_hooks for layer in layers)
-    if weight is None or (has_bias and bias is None) or hooked or (torch.is_grad_enabled() and weight.requires_grad):
-        return [layer(x) for layer in layers]
-    return list(F.linear(x, weight, bias).split([layer.out_features for layer in layers], dim=-1))
-
-
-def side_by_side(tensors: list) -> torch.Tensor | None:
-    """Weights (out_i, in) or biases (out_i,) as one (sum of out_i, ...) view, if each is a block of
-    one storage's rows that follows the previous one (the transpose of the joined weight is
-    contiguous); else None."""
-    if _is_compiling():  # storage checks are not traceable; a compiled step keeps the products apart
-        return None
-    first, rows = tensors[0], sum(t.shape[0] for t in tensors)
-    strides, storage, offset = (1, rows)[: first.dim()], first.untyped_storage().data_ptr(), first.storage_offset()
-    for t in tensors:
-        if t.stride() != strides or t.storage_offset() != offset or t.untyped_storage().data_ptr() != storage:
-            return None
-        offset += t.shape[0]
-    return first.as_strided((rows, *first.shape[1:]), strides)
 
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
@@ -125,7 +95,7 @@ class Attention(nn.Module):
     which also returns the weights. B batch, T new tokens, S keys (cached + new), nh query heads,
     nkv key/value heads, hs head size."""
 
-    stored_together = ("q_proj", "k_proj", "v_proj")  # one product at decode time: see projections
+    stored_together = ("q_proj", "k_proj", "v_proj")  # one product when decoding: see Joined
 
     def __init__(self, config: ModelConfig, layer_idx: int):
         super().__init__()
@@ -138,6 +108,7 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(config.hidden_size, config.num_kv_heads * config.head_dim, bias=config.qkv_bias)
         self.v_proj = nn.Linear(config.hidden_size, config.num_kv_heads * config.head_dim, bias=config.qkv_bias)
         self.o_proj = nn.Linear(config.num_heads * config.head_dim, config.hidden_size, bias=False)
+        self.joined: Joined | None = None  # q/k/v stored as one matrix, for decoding
 
     def forward(
         self,
@@ -152,7 +123,7 @@ class Attention(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x (B, T, hidden); cos, sin (B, T, hs); mask (B|1, 1, T, S) bool or None (plain causal)."""
         b, t, _ = x.shape
-        q, k, v = projections(x, self.q_proj, self.k_proj, self.v_proj)  # (B, T, nh * hs), twice (B, T, nkv * hs)
+        q, k, v = projections(x, self.q_proj, self.k_proj, self.v_proj, joined=self.joined)  # (B, T, nh|nkv * hs)
         q = q.view(b, t, self.num_heads, self.head_dim).transpose(1, 2)  # (B, nh, T, hs)
         k = k.view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)  # (B, nkv, T, hs)
         v = v.view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)  # (B, nkv, T, hs)
@@ -175,16 +146,17 @@ class Attention(nn.Module):
 class MLP(nn.Module):
     """SwiGLU: down(silu(gate(x)) * up(x))."""
 
-    stored_together = ("gate_proj", "up_proj")  # one product at decode time: see projections
+    stored_together = ("gate_proj", "up_proj")  # one product when decoding: see Joined
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.gate_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=False)
         self.up_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=False)
         self.down_proj = nn.Linear(config.intermediate_size, config.hidden_size, bias=False)
+        self.joined: Joined | None = None  # gate/up stored as one matrix, for decoding
 
     def forward(self, x):
-        gate, up = projections(x, self.gate_proj, self.up_proj)
+        gate, up = projections(x, self.gate_proj, self.up_proj, joined=self.joined)
         return self.down_proj(F.silu(gate) * up)
 
 
@@ -324,7 +296,7 @@ class DecoderModel(nn.Module):
         if input_ids.dim() != 2:
             fix = "add a batch dimension: ids[None] (or ids.unsqueeze(0))" if input_ids.dim() == 1 else "pass (B, T)"
             raise ValueError(f"input_ids must have shape (batch, seq_len), got {tuple(input_ids.shape)}: {fix}.")
-        if input_ids.device.type != "cpu" or _is_compiling() or not input_ids.numel():
+        if input_ids.device.type != "cpu" or is_compiling() or not input_ids.numel():
             # On CPU the range check costs one pass over the ids; on a GPU it would stall every step
             # (a device-to-host sync), and an out-of-range id there ends in a device-side assert.
             return
@@ -429,6 +401,13 @@ class MiniGPT(nn.Module):
 
     def save_pretrained(self, path: str | Path, dtype: torch.dtype | None = None) -> None:
         """Write config.json + model.safetensors loadable by transformers (Llama or Qwen2)."""
+        quantized = [name for name, t in self.state_dict().items() if not t.is_floating_point()]
+        if quantized:
+            raise ValueError(
+                f"This model holds int8 weights ({quantized[0]} and {len(quantized) - 1} more, from "
+                f"minigpt.quant.quantize_int8), which a Hugging Face Llama/Qwen2 folder cannot store. Save the "
+                f"float model before quantizing it, or load that folder again (quantize_int8 is for decoding)."
+            )
         hf_format.save_pretrained(self, path, dtype=dtype)
 
     @classmethod
@@ -437,9 +416,3 @@ class MiniGPT(nn.Module):
     ) -> MiniGPT:
         """Load a Hugging Face Llama/Qwen2 folder (written by minigpt or by transformers)."""
         return hf_format.load_pretrained(cls, path, device=device, dtype=dtype)
-
-
-def _is_compiling() -> bool:
-    """True while torch.compile traces (torch.compiler.is_compiling, torch >= 2.3)."""
-    check = getattr(torch.compiler, "is_compiling", None) or torch._dynamo.is_compiling  # pyright: ignore[reportAttributeAccessIssue]
-    return check()

@@ -5,17 +5,26 @@ symmetric absmax quantization to int8 or int4, per output channel (one scale per
 group of `group_size` consecutive weights in a row (what GPTQ/AWQ-style int4 files do).
 `fake_quantize_model` swaps every linear weight for its quantized-then-dequantized copy, so
 the cost of quantization can be measured as a change in loss.
+
+`quantize_int8` really stores them in 8 bits, for decoding: every linear layer becomes an
+`Int8Linear` (int8 weight, one scale per output row, as gpt-fast and torchao's int8 weight-only
+mode do it), so each generated token reads a quarter of the fp32 bytes.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import struct
+import time
 from dataclasses import dataclass
 
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
+from .decode_layout import Joined, side_by_side
 from .devices import DTYPES
 
 
@@ -105,3 +114,127 @@ def fake_quantize_model(
             w.copy_(dequantize(quantize(w, bits, group_size)).to(w.dtype))
             done.add(id(w))
     return model
+
+
+# ---- int8 weights for decoding -----------------------------------------------------------------
+
+
+class Int8Linear(nn.Module):
+    """y = x W^T + b with W stored as int8 rows times one scale per row: W = weight * scales[:, None].
+
+    Two ways to compute it, chosen per CPU by `int8_activation_dtype` (never assumed):
+    - bf16: ATen's int8 kernel (torch.ops.aten._weight_int8pack_mm) with x and the scales in bf16,
+      the output cast back: fast where the CPU has bf16 units; elsewhere bf16 is emulated and slow.
+    - fp32 (any CPU, and CUDA, untested here): the int8 weight widened to x's dtype, an ordinary
+      product, then the scales. The bytes kept in memory are int8 either way."""
+
+    def __init__(self, weight: torch.Tensor, scales: torch.Tensor, bias: torch.Tensor | None, activations: torch.dtype):
+        super().__init__()
+        self.out_features, self.in_features = weight.shape
+        self.activations = activations
+        self.register_buffer("weight", weight)  # (out, in) int8
+        self.register_buffer("scales", scales)  # (out,), in the activations' dtype
+        self.bias = None if bias is None else nn.Parameter(bias, requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return int8_linear(x, self.weight, self.scales, self.bias, self.activations)
+
+    @staticmethod
+    def join(layers):
+        """One product for Int8Linear layers whose weights, scales (and biases) are side by side, as
+        quantize_int8 stores them (minigpt.model.Joined); else None."""
+        weight, scales = side_by_side([m.weight for m in layers]), side_by_side([m.scales for m in layers])
+        bias = None if layers[0].bias is None else side_by_side([m.bias for m in layers])
+        if weight is None or scales is None or (bias is None and layers[0].bias is not None):
+            return None
+        activations = layers[0].activations
+        return lambda x: int8_linear(x, weight, scales, bias, activations)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, activations={self.activations}"
+
+
+def int8_linear(x, weight, scales, bias, activations: torch.dtype) -> torch.Tensor:
+    """x (..., in) times the int8 weight (out, in) scaled per row by scales (out,), plus bias."""
+    if activations == torch.bfloat16:
+        rows = x.reshape(-1, x.shape[-1]).to(torch.bfloat16)  # (N, in): the kernel takes 2-D input
+        out = torch.ops.aten._weight_int8pack_mm(rows, weight, scales).view(*x.shape[:-1], -1).to(x.dtype)
+    else:
+        out = F.linear(x, weight.to(x.dtype)) * scales.to(x.dtype)
+    return out if bias is None else out + bias
+
+
+def quantize_int8(model: nn.Module, activations: str = "auto") -> nn.Module:
+    """Replace every nn.Linear of `model` (in place) by an Int8Linear: weight-only int8, one scale per
+    output row (symmetric absmax: scale = max |w| / 127), for decoding; returns the model.
+
+    The layers a module names in `stored_together` (q/k/v, gate/up) get one int8 matrix, so that
+    minigpt.model.projections makes one product of them. A tied LM head is quantized too (its rows
+    are read every token); the embedding keeps its float table for lookups. activations: "bf16",
+    "fp32", or "auto", the faster on this device (int8_activation_dtype). The model is then for
+    inference: its linear weights are buffers without gradients, and save_pretrained refuses it."""
+    choices = {"bf16": torch.bfloat16, "fp32": torch.float32}
+    if activations != "auto" and activations not in choices:
+        raise ValueError(f'activations must be "auto", "bf16" or "fp32", got {activations!r}.')
+    device = next(model.parameters()).device
+    dtype = int8_activation_dtype(device) if activations == "auto" else choices[activations]
+    if dtype == torch.bfloat16 and device.type != "cpu":
+        raise ValueError(f'activations="bf16" runs ATen\'s CPU int8 kernel; the model is on {device}: use "fp32".')
+    for module in list(model.modules()):
+        together = [
+            name for name in getattr(module, "stored_together", ()) if isinstance(getattr(module, name), nn.Linear)
+        ]
+        singles = [
+            [name] for name, child in module.named_children() if isinstance(child, nn.Linear) and name not in together
+        ]
+        for names in ([together] if together else []) + singles:
+            _quantize_together(module, names, dtype)
+    return model
+
+
+def _quantize_together(module: nn.Module, names: list[str], dtype: torch.dtype) -> None:
+    """Replace module.<name> for each name by an Int8Linear whose weight and scales are blocks of one
+    tensor: row-major for ATen's kernel (bf16), column by column for a widened product (fp32)."""
+    layers = [getattr(module, name) for name in names]
+    values, scales = [], []
+    for layer in layers:
+        w = layer.weight.detach().float()
+        scale = (w.abs().amax(dim=1) / 127).clamp(min=1e-12).to(dtype)  # rounded as the product will use it
+        values.append(torch.round(w / scale.float()[:, None]).clamp(-127, 127).to(torch.int8))
+        scales.append(scale)
+    sizes = [v.shape[0] for v in values]
+    if dtype == torch.bfloat16:
+        blocks = torch.cat(values).split(sizes)  # (sum of out, in), each layer a block of rows
+    else:  # (in, sum of out), each layer a block of columns
+        blocks = [b.t() for b in torch.cat([v.t() for v in values], dim=1).split(sizes, dim=1)]
+    joined_scales = torch.cat(scales).split(sizes)
+    biases = (
+        [None] * len(layers) if layers[0].bias is None else torch.cat([m.bias.detach() for m in layers]).split(sizes)
+    )
+    for name, weight, scale, bias in zip(names, blocks, joined_scales, biases, strict=True):
+        setattr(module, name, Int8Linear(weight, scale, bias, dtype))
+    if len(names) > 1:
+        setattr(module, "joined", Joined.of([getattr(module, name) for name in names]))  # noqa: B010
+
+
+@functools.cache
+def int8_activation_dtype(device: torch.device | str = "cpu") -> torch.dtype:
+    """bf16 where ATen's int8 x bf16 kernel beats widening the int8 weight to fp32 on this CPU, else
+    fp32; fp32 on other devices. Measured once per process (~10 ms): one batch-1 product of the
+    course model's MLP shape, the two alternating, best of 7. With bf16 units the kernel was 2-3x
+    faster than fp32; with bf16 emulated, 3x slower (benchmarks/README.md)."""
+    if torch.device(device).type != "cpu" or not hasattr(torch.ops.aten, "_weight_int8pack_mm"):
+        return torch.float32
+    weight, x = torch.ones(688, 256, dtype=torch.int8), torch.ones(1, 256)
+    candidates = {
+        torch.bfloat16: (weight, torch.ones(688, dtype=torch.bfloat16)),
+        torch.float32: (weight.t().contiguous().t(), torch.ones(688)),
+    }
+    best = dict.fromkeys(candidates, float("inf"))
+    with torch.inference_mode():
+        for _ in range(8):  # the first round warms up
+            for dtype, (w, s) in candidates.items():
+                start = time.perf_counter()
+                int8_linear(x, w, s, None, dtype)
+                best[dtype] = min(best[dtype], time.perf_counter() - start)
+    return min(best, key=best.__getitem__)

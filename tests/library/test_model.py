@@ -271,7 +271,7 @@ def test_a_growing_cache_refuses_a_cache_position_it_does_not_write():
 
 
 def laid_out(name="mqa-bias-untied"):
-    from minigpt.decoding import lay_out_for_decoding
+    from minigpt.decode_layout import lay_out_for_decoding
 
     model = make(name)
     reference = {k: v.clone() for k, v in model.state_dict().items()}
@@ -301,7 +301,7 @@ def test_decode_layout_keeps_names_values_and_logits(name):
 
 
 def test_decode_layout_is_done_once():
-    from minigpt.decoding import lay_out_for_decoding
+    from minigpt.decode_layout import lay_out_for_decoding
 
     model, _ = laid_out()
     pointers = [p.data_ptr() for p in model.parameters()]
@@ -313,7 +313,7 @@ def test_one_product_for_side_by_side_weights_equals_three():
     """After the layout, a no-grad call makes one product of q/k/v (and of gate/up); the parts equal
     each layer's own product (F.linear with its weight and bias, an independent computation)."""
     import torch.nn.functional as F
-    from minigpt.model import projections
+    from minigpt.decode_layout import projections
 
     model, _ = laid_out()
     attn, mlp = model.model.layers[0].self_attn, model.model.layers[0].mlp
@@ -323,11 +323,11 @@ def test_one_product_for_side_by_side_weights_equals_three():
         for module, products in ((fresh, 3), (attn, 1)):  # the products actually made
             calls = []
             with _Count(calls):
-                joined = projections(x, module.q_proj, module.k_proj, module.v_proj)
+                joined = projections(x, module.q_proj, module.k_proj, module.v_proj, joined=module.joined)
             assert len(calls) == products
         for layer, part in zip((attn.q_proj, attn.k_proj, attn.v_proj), joined, strict=True):
             torch.testing.assert_close(part, F.linear(x, layer.weight.contiguous(), layer.bias), atol=1e-6, rtol=0)
-        gate, up = projections(x, mlp.gate_proj, mlp.up_proj)
+        gate, up = projections(x, mlp.gate_proj, mlp.up_proj, joined=mlp.joined)
         torch.testing.assert_close(gate, x @ mlp.gate_proj.weight.T, atol=1e-6, rtol=0)
         torch.testing.assert_close(up, x @ mlp.up_proj.weight.T, atol=1e-6, rtol=0)
 
@@ -370,3 +370,20 @@ def test_a_laid_out_model_saves_a_folder_transformers_reads(tmp_path):
     ids = torch.randint(0, 256, (2, 12))
     with torch.no_grad():
         torch.testing.assert_close(model(ids).logits, theirs(ids).logits, atol=1e-5, rtol=0)
+
+
+def test_a_moved_or_reloaded_layer_leaves_the_joined_product():
+    """The joined product reads the blocks the layers had; once a layer holds other memory (a dtype
+    round trip, a reload with assign=True), each layer computes its own product again: the logits
+    follow the new weights, not the old blocks."""
+    model, _ = laid_out("gqa")
+    ids = torch.randint(0, 256, (1, 8))
+    attn = model.model.layers[0].self_attn
+    with torch.no_grad():
+        attn.k_proj.weight.data = attn.k_proj.weight.data * 2  # other memory, other values
+        fresh = make("gqa")
+        fresh.model.layers[0].self_attn.k_proj.weight.mul_(2)
+        torch.testing.assert_close(model(ids).logits, fresh(ids).logits, atol=1e-5, rtol=0)
+        assert attn.joined is not None and attn.joined.product is None  # the old blocks let go
+        model.double().float()
+        torch.testing.assert_close(model(ids).logits, fresh(ids).logits, atol=1e-5, rtol=0)
