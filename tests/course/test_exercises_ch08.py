@@ -1,0 +1,184 @@
+"""Chapter 8's checks: each says "not attempted" for the untouched starter, names plausible mistakes,
+and accepts a correct answer written here independently of the checker (min-p: transformers' own
+logits warpers; speculative decoding: a loop written here; the KV cache: bytes of real tensors)."""
+
+import pytest
+import torch
+from minigpt.exercises import CORRECT, NOT_ATTEMPTED, WRONG, ch08
+from transformers.generation.logits_process import MinPLogitsWarper, TemperatureLogitsWarper
+
+
+def starter(*args):
+    raise NotImplementedError
+
+
+# ---- exercise 1: min_p_filter ------------------------------------------------------------------
+
+
+def min_p_transformers(logits, min_p, temperature=1.0):
+    """Correct, by transformers: its temperature warper, then its min-p warper (the order it applies them)."""
+    scores = TemperatureLogitsWarper(temperature)(None, logits)
+    return MinPLogitsWarper(min_p)(None, scores)
+
+
+def min_p_inverted(logits, min_p, temperature=1.0):
+    scaled = logits / temperature
+    probs = scaled.softmax(-1)
+    return scaled.masked_fill(probs >= min_p * probs.max(-1, keepdim=True).values, float("-inf"))
+
+
+def min_p_of_the_sum(logits, min_p, temperature=1.0):
+    scaled = logits / temperature
+    return scaled.masked_fill(scaled.softmax(-1) < min_p, float("-inf"))
+
+
+def min_p_before_temperature(logits, min_p, temperature=1.0):
+    probs = logits.softmax(-1)
+    return (logits / temperature).masked_fill(probs < min_p * probs.max(-1, keepdim=True).values, float("-inf"))
+
+
+def min_p_batch_max(logits, min_p, temperature=1.0):
+    scaled = logits / temperature
+    probs = scaled.softmax(-1)
+    return scaled.masked_fill(probs < min_p * probs.max(), float("-inf"))
+
+
+def test_ex1_starter_is_not_attempted():
+    assert ch08.ex1.check(starter).status == NOT_ATTEMPTED
+
+
+def test_ex1_correct_by_transformers():
+    result = ch08.ex1.check(min_p_transformers)
+    assert result.status == CORRECT, result.message
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (min_p_inverted, "keeps the tokens below the threshold"),
+        (min_p_of_the_sum, "the sum of the probabilities"),
+        (min_p_before_temperature, "computed before the temperature"),
+        (min_p_batch_max, "over the whole batch"),
+    ],
+)
+def test_ex1_names_the_mistake(wrong, phrase):
+    result = ch08.ex1.check(wrong)
+    assert result.status == WRONG and phrase in result.message, result.message
+
+
+# ---- exercise 2: speculative_greedy --------------------------------------------------------------
+
+
+def draft_by_lookup(seq, k):
+    """The k tokens after the latest earlier occurrence of the last two tokens (else of the last one)."""
+    for n in (2, 1):
+        for start in range(len(seq) - n - 1, -1, -1):
+            if seq[start : start + n] == seq[-n:]:
+                return seq[start + n : start + n + k]
+    return []
+
+
+def speculate(model, prompt_ids, n_new, k=4, *, offset=0, check_draft=True, own_token=True):
+    """Correct with the defaults; offset=1 reads the logits one position late, check_draft=False keeps
+    every drafted token."""
+    seq, passes = list(prompt_ids), 0
+    while len(seq) < len(prompt_ids) + n_new:
+        draft = draft_by_lookup(seq, k)
+        with torch.no_grad():
+            logits = model(torch.tensor([seq + draft])).logits[0]
+        passes += 1
+        choice = logits[len(seq) - 1 + offset :].argmax(-1).tolist() + [0]
+        accepted = 0
+        while accepted < len(draft) and (not check_draft or draft[accepted] == choice[accepted]):
+            accepted += 1
+        seq += draft[:accepted] + ([choice[accepted]] if own_token else [])
+    return seq[: len(prompt_ids) + n_new], passes
+
+
+def plain_greedy_loop(model, prompt_ids, n_new, k=4):
+    seq = list(prompt_ids)
+    for _ in range(n_new):
+        with torch.no_grad():
+            seq.append(int(model(torch.tensor([seq])).logits[0, -1].argmax()))
+    return seq, n_new
+
+
+def test_ex2_starter_is_not_attempted():
+    assert ch08.ex2.check(starter).status == NOT_ATTEMPTED
+
+
+def test_ex2_correct():
+    result = ch08.ex2.check(speculate)
+    assert result.status == CORRECT, result.message
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (lambda m, p, n, k=4: speculate(m, p, n, k, offset=1), "position i + 1"),
+        (lambda m, p, n, k=4: speculate(m, p, n, k, check_draft=False), "a drafted token was kept"),
+        (plain_greedy_loop, "one per token"),
+        (lambda m, p, n, k=4: (speculate(m, p, n, k)[0], 1), "the number of forward passes"),
+        (lambda m, p, n, k=4: speculate(m, p, n + 3, k), "cut to prompt + n_new"),
+    ],
+    ids=["logits-one-late", "draft-unchecked", "no-speculation", "passes-miscounted", "too-many-tokens"],
+)
+def test_ex2_names_the_mistake(wrong, phrase):
+    result = ch08.ex2.check(wrong)
+    assert result.status == WRONG and phrase in result.message, result.message
+
+
+def test_ex2_a_loop_that_never_ends_is_stopped():
+    result = ch08.ex2.check(lambda m, p, n, k=4: speculate(m, p, n, k, own_token=False))
+    assert result.status == WRONG and "every forward pass must add at least one token" in result.message
+
+
+# ---- exercise 3: sequences_that_fit ----------------------------------------------------------
+
+
+def fit_by_tensors(config, free_bytes, tokens, dtype_bytes):
+    """Correct, from the bytes of one layer's K and V tensors for one token, as a cache would hold them."""
+    dtype = {1: torch.int8, 2: torch.bfloat16, 4: torch.float32}[dtype_bytes]
+    k = torch.empty(config.num_kv_heads, 1, config.head_dim, dtype=dtype, device="meta")
+    per_token = 2 * k.numel() * k.element_size() * config.num_layers
+    return free_bytes // (per_token * tokens)
+
+
+def fit_query_heads(config, free_bytes, tokens, dtype_bytes):
+    return free_bytes // (2 * config.num_layers * config.num_heads * config.head_dim * dtype_bytes * tokens)
+
+
+def fit_hidden_size(config, free_bytes, tokens, dtype_bytes):
+    return free_bytes // (2 * config.num_layers * config.hidden_size * dtype_bytes * tokens)
+
+
+def fit_no_factor_two(config, free_bytes, tokens, dtype_bytes):
+    return free_bytes // (config.num_layers * config.num_kv_heads * config.head_dim * dtype_bytes * tokens)
+
+
+def fit_fraction(config, free_bytes, tokens, dtype_bytes):
+    return free_bytes / (2 * config.num_layers * config.num_kv_heads * config.head_dim * dtype_bytes * tokens)
+
+
+def test_ex3_starter_is_not_attempted():
+    assert ch08.ex3.check(starter).status == NOT_ATTEMPTED
+
+
+def test_ex3_correct_and_its_note_has_qwen():
+    result = ch08.ex3.check(fit_by_tensors)
+    assert result.status == CORRECT, result.message
+    assert "601 sequences; with 28 KV heads, 85" in result.message
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (fit_query_heads, "not the query heads"),
+        (fit_hidden_size, "not the hidden size"),
+        (fit_no_factor_two, "a factor of 2 is missing"),
+        (fit_fraction, "round"),
+    ],
+)
+def test_ex3_names_the_mistake(wrong, phrase):
+    result = ch08.ex3.check(wrong)
+    assert result.status == WRONG and phrase in result.message, result.message
