@@ -17,7 +17,7 @@ from typing import cast
 
 import torch
 
-from .data.corpus import course_probes, evaluate_probes, probe_ids
+from .data.probes import course_probes, evaluate_probes, probe_ids
 from .generate import generate
 from .model import MiniGPT
 from .tokenizer import Tokenizer

@@ -1,7 +1,8 @@
 """The course corpus: short bilingual documents written so that a 5M-parameter model can learn
-the behaviours the chapters then open up, plus held-out probes that measure them. It is one file
-over 400 lines (the word lists are in words.py) because each document generator and the probe
-drawn from it must agree on what is held out: they are read, and changed, side by side.
+the behaviours the chapters then open up. One file over 400 lines, its six generators: each
+writes a document as (held-out key, prompt, answer, rest), so one function makes both the
+corpus's documents and the probes' prompts (minigpt/data/probes.py) and decides what is held
+out, and the generators are read, and changed, side by side. The word lists are in words.py.
 
 Nothing is downloaded: the corpus is generated, deterministically, from `random.Random(seed)`
 (never Python's `hash()` or set order), so the same (version, size, seed) gives the same bytes
@@ -31,12 +32,7 @@ numbers appears in either form. Facts are the exception by nature (a fact must b
 known): each fact has one phrasing that the corpus never uses for it, and the probe asks in
 exactly that phrasing. All of this holds for every seed and size.
 
-A probe is a held-out document cut just before the slot being measured: `prompt` is the text
-before it, `answer` the exact text greedy decoding should produce next. Scoring
-(`probe_passes`): the continuation starts with `answer` and the next character, if any, does not
-extend the last word (not a letter, digit, '-', '_' or apostrophe), so " 20" does not pass for
-" 200" and " twenty" does not pass for " twenty-one". Encode a prompt as
-`[tok.eos_id] + tok.encode(prompt)`, the way documents begin in the corpus (`probe_ids`).
+The probes drawn from the held-out combinations, and how they are scored: minigpt/data/probes.py.
 """
 
 from __future__ import annotations
@@ -45,8 +41,7 @@ import hashlib
 import json
 import random
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .words import (  # re-exported: tests and chapters read the lists from here
@@ -447,86 +442,3 @@ def make_course_corpus(size_bytes: int = 8_000_000, seed: int = 0) -> CourseCorp
         kinds.append(kind)
         total += len(doc.encode("utf-8")) + eos_bytes
     return CourseCorpus(docs, kinds, seed, size_bytes)
-
-
-# ---- probes ----------------------------------------------------------------------------------
-
-PROBE_KINDS = ("name", "dialogue", "count", "arith_answer", "arith_steps", "fact", "copy")
-
-
-@dataclass(frozen=True)
-class Probe:
-    kind: str
-    lang: str
-    prompt: str
-    answer: str
-    meta: dict = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def max_new_tokens(self) -> int:
-        """Enough tokens to produce the answer under any tokenizer (one token >= one byte), +2."""
-        return len(self.answer.encode("utf-8")) + 2
-
-
-def course_probes(n: int = 50, seed: int = 1234) -> list[Probe]:
-    """`n` held-out probes per (kind, language); facts: all 16 x 4 per language (<= n each).
-    `meta["key"]` is the held-out combination a probe was drawn from (see `is_held_out`).
-
-    `arith_answer` and `arith_steps` are the same problems, names and items, asked two ways,
-    so their accuracies compare like for like."""
-    rng = random.Random(seed)
-    probes: list[Probe] = []
-
-    def draw(gen, lang, **kw):
-        while True:
-            key, prefix, answer, suffix = gen(rng, lang, **kw)
-            if is_held_out(key):
-                return key, prefix, answer
-
-    for lang in LANGS:
-        for kind in ("name", "dialogue", "copy"):
-            for _ in range(n):
-                key, prompt, answer = draw(GENERATORS[kind], lang)
-                probes.append(Probe(kind, lang, prompt, answer, {"key": key}))
-        for _ in range(n):
-            key, prompt, answer = draw(gen_count, lang, probe_len=rng.randint(3, 5))
-            probes.append(Probe("count", lang, prompt, answer, {"key": key, "sequence": key[2]}))
-        for _ in range(n):
-            while True:
-                problem = arith_problem(rng, steps=2)
-                if is_held_out(("arith",) + problem):
-                    break
-            state = rng.getstate()
-            for form in ("answer", "steps"):
-                rng.setstate(state)  # same name and item in both forms
-                prompt, answer, _ = render_arith(rng, lang, problem, form)
-                probes.append(Probe("arith_" + form, lang, prompt, answer, {"problem": problem}))
-        facts = [(e, a) for e in range(len(COUNTRIES[lang])) for a in FACT_ATTRS]
-        for e, attr in facts if n >= len(facts) else sorted(rng.sample(facts, n)):
-            prompt, answer, _ = fact_sentence(lang, e, attr, fact_held_out_template(lang, e, attr))
-            probes.append(Probe("fact", lang, prompt, answer, {"country": e, "attribute": attr}))
-    return probes
-
-
-def probe_passes(answer: str, continuation: str) -> bool:
-    """The continuation starts with the answer, and the answer's last word ends there."""
-    if not continuation.startswith(answer):
-        return False
-    rest = continuation[len(answer) :]
-    return rest == "" or not (rest[0].isalnum() or rest[0] in "-_'")
-
-
-def probe_ids(tokenizer, probe: Probe) -> list[int]:
-    """Prompt ids as the model saw documents begin: after <|endoftext|>."""
-    return [tokenizer.eos_id] + tokenizer.encode(probe.prompt)
-
-
-def evaluate_probes(complete: Callable[[Probe], str], probes: list[Probe]) -> dict[str, float]:
-    """Accuracy per 'kind/lang' and per kind. `complete(probe)` returns the decoded greedy
-    continuation (e.g. up to `probe.max_new_tokens` tokens after `probe_ids(tok, probe)`)."""
-    hits: dict[str, list[bool]] = {}
-    for p in probes:
-        ok = probe_passes(p.answer, complete(p))
-        for key in (f"{p.kind}/{p.lang}", p.kind):
-            hits.setdefault(key, []).append(ok)
-    return {k: sum(v) / len(v) for k, v in sorted(hits.items())}

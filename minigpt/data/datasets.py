@@ -91,9 +91,6 @@ class ResumableSampler(Sampler[int]):
         self.num_samples, self.rank, self.world_size = num_samples, rank, world_size
         self._epoch, self._perm = None, None
 
-    def epoch_and_offset(self, g: int) -> tuple[int, int]:
-        return divmod(g, self.n)
-
     def index_at(self, g: int) -> int:
         epoch, offset = divmod(g, self.n)
         if not self.shuffle:
