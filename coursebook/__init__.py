@@ -15,6 +15,9 @@ commands and `coursebook --help` prints them. One idea per module:
     check.py          `check`: every check that needs no kernel, in one run
     parity.py         `parity`: zh and en in lockstep
     prose_numbers.py  `prose-numbers`: every number in the prose is computed, cited or reviewed
+    prose.py          the course's prose as pieces with a place, for the checks that read words
+    zh_style.py       `zh-style`: the zh style sheet (terms, citations, ranges, 倍, line breaks)
+    authoring_words.py `authoring-words`: no seeds, ids, tools or build words on learner pages
     quizzes.py        `quizzes`: the quiz files (read, check, render with jupyterquiz)
     render/           `render`: the instructor guide's tables, the model-card pages
     kit/              `kit`: slides, quiz pages, worksheets, answer keys, PDFs

@@ -21,6 +21,8 @@ COMMANDS = {
     "parity": ("coursebook.parity", "zh and en in lockstep: code, tags, outputs, fact-check boxes"),
     "prose-numbers": ("coursebook.prose_numbers", "every number in the prose is printed, cited or reviewed"),
     "quizzes": ("coursebook.quizzes", "check every quiz: valid, its sections exist, zh and en agree"),
+    "zh-style": ("coursebook.zh_style", "the zh style sheet: terms, citations, ranges, 倍, line breaks (report)"),
+    "authoring-words": ("coursebook.authoring_words", "no seeds, ids, tools or build words on learner pages (report)"),
     "render": ("coursebook.render", "write the generated pages: instructor guide tables, model card"),
     "handout": ("coursebook.handout", "copies of the chapter notebooks without their solutions, to hand out"),
     "kit": ("coursebook.kit.build", "the teaching kit: slides, quiz pages, worksheets, answer keys, PDFs"),
@@ -36,7 +38,7 @@ COMMANDS = {
 }
 GROUPS = {
     "the chapters": ["stamp", "execute", "nbval", "timings"],
-    "checks": ["check", "parity", "prose-numbers", "quizzes"],
+    "checks": ["check", "parity", "prose-numbers", "quizzes", "zh-style", "authoring-words"],
     "the book and the kit": ["render", "kit", "handout", "browser-check", "screenshots", "ensure-chromium"],
     "experiments and CI": ["sweep", "colab-sim"],
     "teaching": ["student", "check-student", "grade", "ensure-bubblewrap"],
