@@ -34,12 +34,15 @@ def corpus_tokens(tokenizer, size_bytes: int, seed: int):
     return torch.tensor(ids), corpus.sha256
 
 
-def train(model_kw: dict, config: TrainConfig, block: int, train_ids, val_ids):
+def train(model_kw: dict, config: TrainConfig, block: int, train_ids, val_ids, optimizer=None):
     """One model of the sweep, built from seed `config.seed` and trained on windows of `block`
-    tokens; returns (model in eval mode, its history, seconds)."""
+    tokens; returns (model in eval mode, its history, seconds). `optimizer(model, config)`, if
+    given, replaces the trainer's AdamW (a recipe with its own parameter groups)."""
     torch.manual_seed(config.seed)
     model = MiniGPT(ModelConfig(**model_kw))
     trainer = Trainer(model, config, PackedDataset(train_ids, block), PackedDataset(val_ids, block))
+    if optimizer is not None:
+        trainer.optimizer = optimizer(model, config)
     start = time.perf_counter()
     trainer.train()
     return model.eval(), trainer.history, time.perf_counter() - start

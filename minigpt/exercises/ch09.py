@@ -6,6 +6,9 @@
                                                 weights of a mixture-of-experts version of `config`
     ex3  attention_half_context(config)         the context at which attention's own products are half
                                                 of the forward FLOPs per token
+    ex5  break_even_tokens(n_small, d_small, n_large, d_large)
+                                                the tokens served at which a smaller model trained longer
+                                                and a larger one cost the same compute, training included
 
 Exercise 4 (which runs to add to the sweep) is open-ended: the chapter gives a rubric and a worked
 answer. Inputs are drawn with a local torch.Generator, so the notebook's random state is untouched.
@@ -234,6 +237,62 @@ def _check_attention_half_context(attention_half_context) -> str:
     return f"Qwen2.5-7B: {half:,.0f} tokens, against a context window of {qwen.max_seq_len:,}."
 
 
+# ---- exercise 5: tokens served at which a smaller model trained longer pays off -----------------------
+
+
+def _compute_optimal(loss: float) -> tuple[float, float]:
+    """(N, D) reaching `loss` under Hoffmann et al.'s fit with the least training compute 6 N D, on a log grid
+    of N (the chapter's section 5 scans the same way)."""
+    n = torch.logspace(6, 13, 14001, dtype=torch.float64)
+    room = loss - E - A / n**ALPHA
+    d = torch.where(room > 0, (B / room.clamp_min(1e-300)) ** (1 / BETA), torch.full_like(n, math.inf))
+    i = int(torch.argmin(n * d))
+    return float(n[i]), float(d[i])
+
+
+def _check_break_even_tokens(break_even_tokens) -> str:
+    g = _fresh_generator()
+    checked = 0
+    while checked < 6:
+        n_small = 10 ** _uniform(g, 6, 11)
+        n_large = n_small * _uniform(g, 1.5, 10)
+        d_large = n_large * _uniform(g, 5, 40)
+        d_small = d_large * n_large / n_small * _uniform(g, 1.2, 5)  # the smaller model costs more to train
+        if checked < 2:
+            n_small, n_large, d_small, d_large = (float(round(v)) for v in (n_small, n_large, d_small, d_large))
+        extra = n_small * d_small - n_large * d_large  # > 0
+        saved = n_large - n_small  # > 0
+        want = 3 * extra / saved
+        suspects = {
+            "a factor of 3 is missing: training costs 6 N D, serving 2 N per token, so the extra training "
+            "compute 6 (Ns Ds - Nl Dl) is paid back at 2 (Nl - Ns) per token": extra / saved,
+            "training was counted as 2 N D and serving as 6 N per token; it is the other way round "
+            "(the backward pass costs twice the forward)": extra / (3 * saved),
+            "a token served costs 2 FLOPs per parameter (a multiply and an add), not 1": 6 * extra / saved,
+            "that is the extra training compute in FLOPs; divide it by what each served token saves, "
+            "2 (N_large - N_small) FLOPs": 6 * extra,
+            "the sign is reversed: the smaller model costs more to train, and the tokens served pay that back "
+            "(the answer is positive)": -want,
+            "divide by the difference in serving cost per token (N_large - N_small), not by N_large": 3
+            * extra
+            / n_large,
+        }
+        if not _distinct(want, suspects, 1e-6):
+            continue
+        what = f"break_even_tokens({n_small:.4g}, {d_small:.4g}, {n_large:.4g}, {d_large:.4g})"
+        got = _number(learner_call(break_even_tokens, n_small, d_small, n_large, d_large), what)
+        _not_rounded(got, want, what)
+        expect_number(got, want, what, rel=1e-6, suspects=suspects)
+        checked += 1
+    n8, d8 = 8_030_261_248, 15e12  # Llama 3 8B and its 15T tokens (section 5)
+    n_opt, d_opt = _compute_optimal(E + A / n8**ALPHA + B / d8**BETA)
+    tokens = _number(learner_call(break_even_tokens, n8, d8, n_opt, d_opt), "the tokens served")
+    return (
+        f"Llama 3 8B on 15T tokens against the compute-optimal {n_opt / 1e9:.1f}B on {d_opt / 1e12:.2f}T "
+        f"of the same fitted loss: the same total compute after {tokens / 1e12:.1f}T tokens served."
+    )
+
+
 ex1 = Exercise(
     9,
     1,
@@ -268,5 +327,16 @@ ex3 = Exercise(
         "flops_per_token(config, context=0) is the weights' part (LM head included); "
         "flops_per_token(config, context=1) minus that is what one more token of context adds.",
         "weights = flops_per_token(config, context=0); return weights / (flops_per_token(config, context=1) - weights)",
+    ],
+)
+ex5 = Exercise(
+    9,
+    5,
+    _check_break_even_tokens,
+    [
+        "Write each model's total compute as training plus serving: 6 N D + 2 N T for T tokens served, and find "
+        "the T at which the two totals are equal.",
+        "6 Ns Ds + 2 Ns T = 6 Nl Dl + 2 Nl T, so 2 (Nl - Ns) T = 6 (Ns Ds - Nl Dl).",
+        "return 3 * (n_small * d_small - n_large * d_large) / (n_large - n_small)",
     ],
 )

@@ -143,3 +143,50 @@ def blocks_only(c):
 def test_ex3_names_the_mistake(wrong, phrase):
     result = ch09.ex3.check(wrong)
     assert result.status == WRONG and phrase in result.message, result.message
+
+
+# ---- exercise 5: break_even_tokens --------------------------------------------------------------------
+
+
+def break_even(n_small, d_small, n_large, d_large):
+    """The tokens served T at which 6 N D + 2 N T is the same for both models, found by bisection on the two
+    totals (not by the closed form the checker uses)."""
+
+    def gap(t):
+        return (6 * n_small * d_small + 2 * n_small * t) - (6 * n_large * d_large + 2 * n_large * t)
+
+    low, high = 0.0, 1.0
+    while gap(high) > 0:
+        high *= 2
+    for _ in range(200):
+        mid = (low + high) / 2
+        low, high = (mid, high) if gap(mid) > 0 else (low, mid)
+    return (low + high) / 2
+
+
+def test_ex5_starter_is_not_attempted():
+    assert ch09.ex5.check(starter).status == NOT_ATTEMPTED
+
+
+def test_ex5_correct():
+    result = ch09.ex5.check(break_even)
+    assert result.status == CORRECT, result.message
+    assert "Llama 3 8B on 15T tokens" in result.message and "26.2B" in result.message, result.message
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (lambda a, b, c, d: break_even(a, b, c, d) / 3, "a factor of 3 is missing"),
+        (lambda a, b, c, d: break_even(a, b, c, d) / 9, "training was counted as 2 N D"),
+        (lambda a, b, c, d: break_even(a, b, c, d) * 2, "2 FLOPs per parameter"),
+        (lambda a, b, c, d: 6 * (a * b - c * d), "extra training compute in FLOPs"),
+        (lambda a, b, c, d: -break_even(a, b, c, d), "sign is reversed"),
+        (lambda a, b, c, d: 3 * (a * b - c * d) / c, "not by N_large"),
+        (lambda a, b, c, d: float(round(break_even(a, b, c, d))), "not rounded"),
+    ],
+    ids=["no-3", "inverted", "one-flop", "flops", "sign", "n-large", "rounded"],
+)
+def test_ex5_names_the_mistake(wrong, phrase):
+    result = ch09.ex5.check(wrong)
+    assert result.status == WRONG and phrase in result.message, result.message
