@@ -16,7 +16,7 @@ from .run import Run
 from .sandbox import Limits
 
 if TYPE_CHECKING:
-    from .cli import Reference, Submission
+    from .submissions import Reference, Submission
 
 VERDICT = {"correct": "correct", "incorrect": "not yet", "not attempted": "not attempted"}
 
