@@ -174,3 +174,72 @@ def training_budget(
         "weights_bytes": weight_bytes(config, "bf16"),
         "kv_cache_bytes": kv_cache_bytes_per_token(config, kv_bytes_per_value) * context * batch_size,
     }
+
+
+@dataclass
+class LatentAttentionCount:
+    """Multi-head latent attention's weights and cache, per layer and for the whole model."""
+
+    breakdown: dict[str, int]  # Hugging Face DeepseekV2Attention's tensors -> parameters in one layer
+    per_layer: int  # one attention module (its two RMSNorm weights included)
+    total: int  # every layer's attention
+    cache_values_per_token: int  # every layer: the latent c_KV and the shared rotary key k_R
+    cache_bytes_per_token: int
+
+
+def _positive(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return value
+
+
+def latent_attention(
+    config: ModelConfig,
+    kv_lora_rank: int,
+    qk_rope_head_dim: int,
+    q_lora_rank: int | None = None,
+    qk_nope_head_dim: int | None = None,
+    v_head_dim: int | None = None,
+    bytes_per_value: float = 2,
+) -> LatentAttentionCount:
+    """Multi-head latent attention (MLA; DeepSeek-AI 2024, DeepSeek-V2, arXiv:2405.04434, sec. 2.1)
+    in place of `config`'s attention: its parameters and its KV cache, from the shapes alone.
+
+    Each token's hidden state h (hidden_size) is projected down to a latent c_KV of kv_lora_rank
+    numbers and to one rotary key k_R of qk_rope_head_dim numbers shared by all heads
+    (kv_a_proj_with_mqa); the cache keeps only these two. Each head's key (qk_nope_head_dim, no
+    rotation) and value (v_head_dim) are projected up from c_KV (kv_b_proj); its query has a part
+    of qk_nope_head_dim and a rotary part of qk_rope_head_dim, from h directly (q_proj) or through
+    a latent of q_lora_rank (q_a_proj, q_a_layernorm, q_b_proj). Heads are config.num_heads; the
+    nope and value head sizes default to config.head_dim. Names and shapes are Hugging Face's
+    DeepseekV2Attention's, without biases (DeepSeek-V2 has none); num_kv_heads is not used.
+
+    The cache is (kv_lora_rank + qk_rope_head_dim) x layers values per token: the paper's Table 1,
+    (d_c + d_h^R) l, against 2 n_h d_h l for multi-head attention."""
+    c = config
+    kv_lora_rank = _positive("kv_lora_rank", kv_lora_rank)
+    rope = _positive("qk_rope_head_dim", qk_rope_head_dim)
+    nope = _positive("qk_nope_head_dim", c.head_dim if qk_nope_head_dim is None else qk_nope_head_dim)
+    v_dim = _positive("v_head_dim", c.head_dim if v_head_dim is None else v_head_dim)
+    d, heads = c.hidden_size, c.num_heads
+    q_out = heads * (nope + rope)  # every head's query: a part matched with c_KV's keys, a rotary part
+    if q_lora_rank is None:
+        breakdown = {"q_proj": d * q_out}
+    else:
+        q_lora_rank = _positive("q_lora_rank", q_lora_rank)
+        breakdown = {"q_a_proj": d * q_lora_rank, "q_a_layernorm": q_lora_rank, "q_b_proj": q_lora_rank * q_out}
+    breakdown |= {
+        "kv_a_proj_with_mqa": d * (kv_lora_rank + rope),  # down to the latent, and the shared rotary key
+        "kv_a_layernorm": kv_lora_rank,
+        "kv_b_proj": kv_lora_rank * heads * (nope + v_dim),  # up to every head's key and value
+        "o_proj": heads * v_dim * d,
+    }
+    per_layer = sum(breakdown.values())
+    cache_values = (kv_lora_rank + rope) * c.num_layers
+    return LatentAttentionCount(
+        breakdown=breakdown,
+        per_layer=per_layer,
+        total=per_layer * c.num_layers,
+        cache_values_per_token=cache_values,
+        cache_bytes_per_token=int(cache_values * bytes_per_value),
+    )

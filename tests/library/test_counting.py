@@ -7,6 +7,7 @@ from minigpt import KVCache, MiniGPT, ModelConfig, count_parameters
 from minigpt.counting import (
     flops_per_token,
     kv_cache_bytes_per_token,
+    latent_attention,
     moe_parameters,
     training_budget,
     training_memory,
@@ -254,3 +255,119 @@ def test_training_budget_of_llama_7b_by_hand():
     assert budget["kv_cache_bytes"] == 2 * 32 * 4096 * 2 * 4096 * 2  # K and V, layers, width, bf16, tokens, batch
     with pytest.raises(ValueError, match="tokens must be a positive integer"):
         training_budget(config, tokens=0)
+
+
+# ---- multi-head latent attention (DeepSeek-V2) ----------------------------------------------------------
+
+# DeepSeek-V2 (DeepSeek-AI 2024, arXiv:2405.04434), sec. 3.1.2: 60 layers, hidden 5120, 128 heads of
+# d_h = 128, KV compression d_c = 512, query compression d_c' = 1536, decoupled rotary head d_h^R = 64
+# (the same numbers as the published config.json: kv_lora_rank, q_lora_rank, qk_rope_head_dim).
+DEEPSEEK_V2 = ModelConfig(
+    vocab_size=102400,
+    hidden_size=5120,
+    num_layers=60,
+    num_heads=128,
+    num_kv_heads=128,
+    head_dim=128,
+    intermediate_size=12288,
+)
+# DeepSeek LLM 67B (DeepSeek-AI 2024, arXiv:2401.02954, Table 2): 95 layers, width 8192, 64 heads,
+# 8 key/value heads of 128: the model DeepSeek-V2's abstract compares its KV cache with.
+DEEPSEEK_67B = ModelConfig(
+    vocab_size=102400,
+    hidden_size=8192,
+    num_layers=95,
+    num_heads=64,
+    num_kv_heads=8,
+    intermediate_size=22016,
+)
+
+
+def _hf_latent_attention(config, kv_lora_rank, rope, q_lora_rank, nope, v_dim):
+    """transformers' own DeepseekV2Attention with these shapes, on the meta device: name -> parameters."""
+    transformers = pytest.importorskip("transformers")
+    from transformers.models.deepseek_v2.modeling_deepseek_v2 import DeepseekV2Attention
+
+    hf_config = transformers.DeepseekV2Config(
+        hidden_size=config.hidden_size,
+        num_attention_heads=config.num_heads,
+        num_key_value_heads=config.num_heads,
+        num_hidden_layers=config.num_layers,
+        kv_lora_rank=kv_lora_rank,
+        q_lora_rank=q_lora_rank,
+        qk_rope_head_dim=rope,
+        qk_nope_head_dim=nope,
+        v_head_dim=v_dim,
+        attention_bias=False,
+    )
+    with torch.device("meta"):
+        attention = DeepseekV2Attention(hf_config, layer_idx=0)
+    return {name.removesuffix(".weight"): p.numel() for name, p in attention.named_parameters()}, attention
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_latent_attention_equals_transformers_deepseek_v2_on_meta(seed):
+    g = torch.Generator().manual_seed(seed)
+
+    def pick(options):
+        return options[int(torch.randint(len(options), (1,), generator=g))]
+
+    heads = pick([4, 8, 16])  # transformers wants the hidden size a multiple of the heads
+    config = ModelConfig(
+        vocab_size=1000,
+        hidden_size=pick([256, 384, 512]),
+        num_layers=pick([2, 3, 7]),
+        num_heads=heads,
+        num_kv_heads=heads,
+        head_dim=pick([16, 32, 64]),
+        intermediate_size=512,
+    )
+    kv_lora_rank, rope = pick([32, 64, 96]), pick([8, 16])
+    q_lora_rank = pick([None, 48, 128])
+    nope, v_dim = pick([None, 24, 40]), pick([None, 16, 48])  # None: the config's head_dim
+    count = latent_attention(config, kv_lora_rank, rope, q_lora_rank, nope, v_dim)
+    names, attention = _hf_latent_attention(
+        config, kv_lora_rank, rope, q_lora_rank, nope or config.head_dim, v_dim or config.head_dim
+    )
+    assert count.breakdown == names
+    assert count.per_layer == sum(names.values()) and count.total == config.num_layers * sum(names.values())
+    # What a token leaves in the cache is what kv_a_proj_with_mqa writes: the latent and the rotary key.
+    per_layer = attention.kv_a_proj_with_mqa.out_features
+    assert count.cache_values_per_token == config.num_layers * per_layer
+    assert count.cache_bytes_per_token == 2 * config.num_layers * per_layer
+
+
+def test_latent_attention_of_deepseek_v2_against_the_paper():
+    count = latent_attention(DEEPSEEK_V2, kv_lora_rank=512, qk_rope_head_dim=64, q_lora_rank=1536)
+    names, _ = _hf_latent_attention(DEEPSEEK_V2, 512, 64, 1536, 128, 128)
+    assert count.breakdown == names and count.per_layer == 149_227_520
+    d_h, layers = 128, 60
+    # Table 1 (sec. 2.1.4): MLA caches (d_c + d_h^R) l values per token, "about 9/2 d_h l" with
+    # d_c = 4 d_h and d_h^R = d_h / 2, "equal to GQA with only 2.25 groups".
+    assert count.cache_values_per_token == (512 + 64) * layers == 9 * d_h * layers // 2
+    assert count.cache_values_per_token == 2 * 2.25 * d_h * layers
+    mha = kv_cache_bytes_per_token(DEEPSEEK_V2)  # 2 n_h d_h l values: 128 KV heads, bf16
+    assert mha == 2 * 128 * d_h * layers * 2
+    assert round(count.cache_bytes_per_token / mha, 4) == 0.0176  # 1.76% of multi-head attention's
+
+
+def test_latent_attention_and_the_abstracts_93_percent():
+    """The abstract: DeepSeek-V2 "reduces the KV cache by 93.3%" compared with DeepSeek 67B. The
+    architecture alone gives 82.2% (both in 16 bits); sec. 3.2.3 says the deployed model stores each
+    cached value in 6 bits on average, and with that the count gives the published 93.3%."""
+    dense = kv_cache_bytes_per_token(DEEPSEEK_67B, bytes_per_value=2)
+    assert dense == 2 * 95 * 8 * 128 * 2
+    bf16 = latent_attention(DEEPSEEK_V2, 512, 64, q_lora_rank=1536).cache_bytes_per_token
+    six_bits = latent_attention(DEEPSEEK_V2, 512, 64, q_lora_rank=1536, bytes_per_value=6 / 8).cache_bytes_per_token
+    assert round(1 - bf16 / dense, 3) == 0.822
+    assert round(1 - six_bits / dense, 3) == 0.933
+
+
+def test_latent_attention_refuses_bad_shapes():
+    config = ModelConfig.from_preset("course")
+    with pytest.raises(ValueError, match="kv_lora_rank must be a positive integer"):
+        latent_attention(config, 0, 16)
+    with pytest.raises(ValueError, match="qk_rope_head_dim must be a positive integer"):
+        latent_attention(config, 64, 16.0)
+    with pytest.raises(ValueError, match="q_lora_rank must be a positive integer"):
+        latent_attention(config, 64, 16, q_lora_rank=-1)
