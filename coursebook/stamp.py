@@ -7,7 +7,11 @@ What is stamped (and what --check compares):
            with the twin's own title. Nothing else belongs in cell 0.
   cell 1   the Colab-only setup cell: `pip install "minigpt[course] @ git+<repository url>@<branch>"`
            when running in Colab (the library and the plotting the chapters use), tagged
-           nbval-skip and skip-execution, no outputs.
+           nbval-skip and skip-execution, no outputs. Its first line is a Colab form title and
+           its metadata cellView "form", so Colab shows one line, "Install minigpt (Colab only)",
+           with the code folded; the book drops the title line and folds the cell with the device
+           cell (coursebook.sphinx.chapter_cells). Its words are for learners: what it does, and
+           what to do instead on one's own computer; nothing about how the course is built.
   metadata kernelspec python3.
 No other cell is read or written.
 
@@ -39,15 +43,19 @@ TWIN_LABEL = {  # label written in the language of the twin, so its readers find
 
 SETUP_COMMENT = {
     "en": (
-        "# Colab only: install minigpt, with the plotting and widgets the chapters use, from the course\n"
-        '# repository. Elsewhere, install it once in a clone of the repository (pip install -e ".[course]").\n'
-        "# CI and the book never run this cell.\n"
+        "#@title Install minigpt (Colab only)\n"
+        "# In Colab, this installs minigpt from the course repository, with the plotting\n"
+        "# and widgets the chapters use. On your own computer, install it once instead, in\n"
+        '# a clone of the repository: pip install -e ".[course]"\n'
     ),
     "zh": (
-        "# 仅在 Colab 中运行：从课程仓库安装 minigpt 以及各章用到的画图和交互控件。在本地，请先克隆仓库\n"
-        '# 并安装一次（pip install -e ".[course]"）。CI 和在线书都不会运行这个单元格。\n'
+        "#@title 安装 minigpt（仅在 Colab 中）\n"
+        "# 在 Colab 中，这个单元格从课程仓库安装 minigpt，以及各章用到的画图和交互控件。\n"
+        '# 在自己的电脑上，请克隆课程仓库，在其中安装一次：pip install -e ".[course]"\n'
     ),
 }
+# Colab shows a cell whose metadata says cellView "form" as its #@title line, the code folded.
+SETUP_METADATA = {"cellView": "form"}
 
 
 def title_of(nb, path: Path) -> str:
@@ -72,8 +80,9 @@ def setup_source(edition: str) -> str:
         + "import subprocess\n"
         + "import sys\n"
         + "\n"
+        + f'SPEC = "{pip_spec(EXTRA)}"\n'
         + 'if "google.colab" in sys.modules:\n'
-        + f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{pip_spec(EXTRA)}"], check=True)'
+        + '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", SPEC], check=True)'
     )
 
 
@@ -92,18 +101,20 @@ def stamped(nb, path: Path, twin_nb):
         new.cells[0].source = head
 
     edition = path.parent.name
-    want = nbformat.v4.new_code_cell(setup_source(edition), metadata={"tags": list(SETUP_TAGS)})
+    want = nbformat.v4.new_code_cell(setup_source(edition), metadata={**SETUP_METADATA, "tags": list(SETUP_TAGS)})
     if len(new.cells) > 1 and is_setup_cell(new.cells[1]):
         cell = new.cells[1]
         if (
             cell.source != want.source
             or cell.metadata.get("tags") != SETUP_TAGS
+            or any(cell.metadata.get(key) != value for key, value in SETUP_METADATA.items())
             or cell.get("outputs")
             or cell.get("execution_count") is not None
         ):
-            reasons.append("cell 1 (Colab setup cell: source, tags or outputs)")
+            reasons.append("cell 1 (Colab setup cell: source, tags, form view or outputs)")
             cell.source = want.source
             cell.metadata["tags"] = list(SETUP_TAGS)
+            cell.metadata.update(SETUP_METADATA)
             cell.outputs = []
             cell.execution_count = None
     else:

@@ -30,6 +30,19 @@ shown. When the teaching kit is built (`make kit`: _build/html/kit/kit.json), al
   * on both, every link into the site (chapter page, slides, quiz) answers HTTP 200.
 `--kit require` fails when the kit is not built; `--kit skip` leaves it out.
 
+Reading (reading.py, search.py):
+  * at 1280x900, every code and output block fits its column (scrollWidth against clientWidth of
+    every <pre> and HTML output, folded blocks opened to measure); the widest block per page is
+    reported;
+  * at 390x844 (a phone), no page scrolls sideways;
+  * a chapter page opens with its title and first section, its setup cells folded, no
+    maintainer's note; zh pages have readable section anchors (no #id1, #id2, ...);
+  * no page's table of contents repeats one heading three times or more;
+  * the site's search finds each chapter from zh phrases typed without spaces and from en words
+    (search.QUERIES).
+Two of these are reported but do not fail yet, until the chapters are changed (REPORT_ONLY below:
+code lines wider than the column, repeated headings); `--strict` makes them fail.
+
 Requests to other hosts are blocked so that the check is the same with and without internet;
 they are listed in the report, and console errors caused by blocking them are not counted. The
 external <img>s allowed are the Colab badge and the "Do the exercises in Colab" badge (their link
@@ -54,10 +67,19 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..book import ROOT
+from . import reading
 from .book_pages import check_page
 from .chromium import launch
 from .kit_pages import check_kit_page
+from .search import check_search
 from .site import offline, serve, toc_pages
+
+# Rules reported without failing the check until the chapters are changed: code cells with lines
+# wider than the column (the notebooks' code is shortened by the lead), and tables of contents
+# with a heading three times or more ("Question", "问题"). Remove a name to make it fail, or run
+# with --strict.
+REPORT_ONLY = {"code-width", "headings"}
+MOBILE = {"width": 390, "height": 844}
 
 
 def main(argv=None) -> int:
@@ -75,7 +97,11 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--slide-shots", type=Path, metavar="DIR", help="write a 1280x720 PNG of every slide of every deck into DIR"
     )
+    ap.add_argument(
+        "--strict", action="store_true", help=f"fail on the rules that are report-only for now: {sorted(REPORT_ONLY)}"
+    )
     args = ap.parse_args(argv)
+    report_only = set() if args.strict else REPORT_ONLY
 
     kit_index = args.html / "kit" / "kit.json"
     if args.kit == "require" and not kit_index.exists():
@@ -104,7 +130,21 @@ def main(argv=None) -> int:
             page = context.new_page()
             for doc in pages:
                 problems, info = check_page(page, base, doc, blocked)
+                reported = read_page(page, doc, info)
+                problems += [text for rule, text in reported if rule not in report_only]
+                info["reported"] = [text for rule, text in reported if rule in report_only]
                 results.append((doc, problems, info))
+            search_problems, search_lines = check_search(page, base)
+            phone = browser.new_context(viewport=MOBILE, is_mobile=True, has_touch=True)
+            offline(phone, base)
+            phone_page = phone.new_page()
+            for doc, problems, info in results:
+                phone_page.goto(base + doc + ".html", wait_until="load", timeout=30_000)
+                sideways = reading.page_scrolls_sideways(phone_page)
+                info["phone"] = "ok" if not sideways else f"+{sideways}px"
+                if sideways:
+                    problems.append(f"at {MOBILE['width']} px the page scrolls sideways by {sideways} px")
+            phone.close()
             if kit is not None:
                 for _doc, problems, info in results:
                     for href in info.get("kit_links", []):
@@ -130,23 +170,66 @@ def main(argv=None) -> int:
         server.shutdown()
     seconds = time.perf_counter() - start
 
+    results.append(("search", search_problems, {"search": search_lines}))
     return report(results, kit_results, blocked, kit is not None, args.kit, f"Chromium {version} ({chromium})", seconds)
+
+
+def read_page(page, doc: str, info: dict) -> list[tuple[str, str]]:
+    """The reading rules on the page open in `page`: [(rule, problem)]; fills info's columns."""
+    found: list[tuple[str, str]] = []
+    widths = reading.block_widths(page)
+    widest = max(widths["blocks"], key=lambda b: b["scroll"], default=None)
+    info["widest"] = f"{widest['scroll']}/{widest['client']}" if widest else "-"
+    info["wide"] = f"{len(widths['wide'])}/{len(widths['blocks'])}" if widths["blocks"] else "-"
+    for block in widths["wide"]:
+        rule = "code-width" if block["kind"] == "code" else "width"
+        found.append(
+            (
+                rule,
+                f"{block['kind']} block {block['scroll']} px wide in a {block['client']} px box at 1280 px "
+                f"(longest line {block['longest']} characters: {block['longestLine'][:70]!r})",
+            )
+        )
+    for text, n in reading.repeated_headings(page):
+        found.append(("headings", f"the table of contents repeats {text!r} {n} times: name each section"))
+    parts = doc.split("/")
+    if len(parts) == 3 and parts[0] == "notebooks":
+        found += [("opening", text) for text in reading.opening_problems(page, parts[1])]
+    if parts[1:2] == ["zh"]:
+        anchors = reading.numbered_anchors(page)
+        if anchors:
+            found.append(("anchors", f"sections with numbered anchors {anchors[:5]} (coursebook.sphinx.zh_anchors)"))
+    return found
 
 
 def report(results, kit_results, blocked, kit_built: bool, kit_mode: str, browser: str, seconds: float) -> int:
     """Print a table of the pages and of the kit's pages, then every problem; 1 if there is one."""
+    search = next(info for doc, _, info in results if doc == "search")
+    results = [r for r in results if r[0] != "search"] + [r for r in results if r[0] == "search"]
     width = max(len(d) for d, _, _ in results)
-    print(f"browser check: {browser}, {len(results)} pages, {seconds:.1f} s\n")
+    print(f"browser check: {browser}, {len(results) - 1} pages, {seconds:.1f} s\n")
     print(
         f"{'page':{width}s}  {'result':6s}  {'images':6s}  {'twin':7s}  {'colab':5s}  {'hidden':9s}  {'quiz':5s}  "
-        "blocked"
+        f"{'wide':6s}  {'widest px':9s}  {'phone':7s}  blocked"
     )
     for doc, problems, info in results:
+        if doc == "search":
+            continue
         verdict = "ok" if not problems else "FAIL"
         print(
             f"{doc:{width}s}  {verdict:6s}  {info['images']:6s}  {info['twin'] or '-':7s}  "
-            f"{info['colab'] or '-':5s}  {info['solutions']:9s}  {info['quiz']:5s}  {info['blocked']}"
+            f"{info['colab'] or '-':5s}  {info['solutions']:9s}  {info['quiz']:5s}  {info['wide']:6s}  "
+            f"{info['widest']:9s}  {info['phone']:7s}  {info['blocked']}"
         )
+    print("\nsearch (search.html?q=...): pages found, and where the chapter is among them")
+    print("\n".join(search["search"]))
+    reported = [(doc, info["reported"]) for doc, _, info in results if info.get("reported")]
+    if reported:
+        print("\nreported, not failing yet (browser/check.py REPORT_ONLY; --strict fails on them):")
+        for doc, lines in reported:
+            print(f"  {doc}:")
+            for line in lines:
+                print(f"    - {line}")
     if not kit_built:
         print(
             "\nteaching kit: not built (make kit), slides and quiz pages not checked"
