@@ -10,8 +10,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 LOGS=${LOGS:-gpu-logs}
 mkdir -p "$LOGS"
-export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD PYTHONUNBUFFERED=1
+export PYTHONUNBUFFERED=1
 PY=${PY:-python3}
+# minigpt as a reader has it: installed (editable, this checkout), not put on the path by hand.
+$PY -c "import minigpt" 2>/dev/null || $PY -m pip install -q --no-deps --no-build-isolation -e .
 what=${1:-all}
 
 run() {  # run NAME COMMAND...: append to $LOGS/<part>.log, keep going on failure

@@ -18,9 +18,7 @@ from .book import ROOT
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {
     "ensure-chromium": HERE / "ensure_chromium.sh",
-    # Still in scripts/ while another change to it lands; it belongs beside this file, and works from
-    # there unchanged (it finds the repository as the folder above its own).
-    "colab-sim": ROOT / "scripts" / "colab_sim.sh",
+    "colab-sim": HERE / "colab_sim.sh",
 }
 
 
