@@ -255,7 +255,10 @@ def save_tokens(ids: np.ndarray, out_path, tokenizer) -> dict:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     dtype = token_dtype(tokenizer.vocab_size)
     ids = np.asarray(ids)
-    ids.astype(dtype).tofile(out_path)
+    # Not ndarray.tofile: on a full disk it says only "N requested and M written", with no errno to
+    # tell it from another failure; Python's write says ENOSPC (issue 23).
+    with open(out_path, "wb") as out:
+        out.write(ids.astype(dtype).tobytes())
     meta = {
         "format": FORMAT,
         "dtype": dtype.name,

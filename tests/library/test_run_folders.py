@@ -215,12 +215,16 @@ def test_cli_run_on_a_disk_that_fills_up_during_a_checkpoint(tmp_path, tokens, c
         assert json.loads((out / "run_summary.json").read_text())["status"] == "finished"
 
 
-def test_cli_full_disk_while_tokenizing_is_one_line_and_leaves_nothing(tmp_path, tokens, capsys):
+@pytest.mark.parametrize("data", ["text", "course"])
+def test_cli_full_disk_while_tokenizing_is_one_line_and_leaves_nothing(data, tmp_path, tokens, capsys):
+    """A text file goes through tokenize_files; the course corpus (the default --data) through
+    save_tokens, whose full disk was numpy's "N requested and M written" (issue 23)."""
     text = tmp_path / "corpus.txt"
     text.write_text("Susan has three apples and Peter has two.\n" * 4000)  # ~170 KB of text, ~80K tokens
+    source = [text] if data == "text" else ["course", "--corpus-bytes", 200_000]  # ~200 KB, ~100K tokens
     with small_disk(tmp_path / "disk", 64) as disk:
         with pytest.raises(SystemExit) as e:
-            train("--data", text, "--tokenizer", tokens / "tokenizer.json", "--no-progress", "--out", disk / "run")
+            train("--data", *source, "--tokenizer", tokens / "tokenizer.json", "--no-progress", "--out", disk / "run")
         assert e.value.code == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "disk full while writing" in err, err
