@@ -2,34 +2,22 @@
 
     make sweep-scale          (= coursebook sweep scale --out minigpt/assets/experiments/scale_sweep.json)
 
-Six model shapes with the course model's proportions, from hidden 32 x 1 layer (~0.14M
-parameters, most of them the embedding) to the course model's own shape (hidden 256 x 6 layers,
-5.2M), trained on the course corpus with the course tokenizer, AdamW with warmup and cosine decay,
-fp32 on the CPU, one thread. Every size is trained on the same token budget (256 steps of
-8 x 128 tokens), the four larger ones (whose losses differ by less than the two smaller ones')
-with three seeds; the four smaller sizes also on a quarter and on four times that budget, so that
-pairs of runs with the same compute (6 N D) but a different split between parameters and tokens
-exist (L on 4x the tokens has about XXL's compute). The cheapest point (the one the chapter
-reruns live) has three seeds too.
+One recipe (the course tokenizer, the course corpus, AdamW at lr 3e-3 with warmup and cosine
+decay, fp32 on the CPU, one thread) at six model shapes, from hidden 32 x 1 layer (~0.14M
+parameters, most of them the embedding) to the course model's shape (hidden 256 x 6 layers,
+5.2M), every one trained on the same token budget (256 steps of 8 x 128 tokens). Three of the
+sizes are also trained on a quarter and on four times that budget, a fourth on a quarter, so
+that pairs of runs with the same compute (6 N D) but a different split between parameters and
+tokens exist. Seeds: the cheapest point (the one the chapter reruns live) with three seeds, a
+middle point with three, to measure seed noise. Two more runs train the two largest sizes at a
+third of the learning rate, to tell whether their loss at this budget is limited by the rate.
 
-Two recipes, both recorded:
-
-  "width" (the sweep's): peak learning rate 3e-3 for the embedding and the norms, 3e-3 x 96 /
-          hidden_size for the blocks' matrices (q/k/v/o, gate/up/down), warmup steps // 4. Adam's
-          update moves every weight by about the learning rate whatever its gradient's size, so a
-          wider matrix's output moves in proportion to its width; scaling the matrices' rate by
-          1/width keeps that change the same at every width (the Adam rule of Yang et al. 2022's
-          muP; hidden 96, size M, is the width where the rate is 3e-3).
-  "flat"  (the first version of this sweep, kept as the contrast): one rate, 3e-3, for every
-          tensor, warmup steps // 10. The wider models then stall on the unigram plateau and
-          finish 256 steps behind size L.
-
-Each run records its model config, recipe, parameters (total and without the embedding), tokens,
+Each run records its model config, parameters (total and without the embedding), tokens,
 training FLOPs (minigpt.counting), seconds, the training loss per step, the validation loss on
-fresh course documents (another corpus seed) during and at the end of training, and, for seed 0,
-the held-out probes (greedy, minigpt.course.evaluate_course_probes). The JSON is rewritten after
+fresh course documents (another corpus seed) during and at the end of training, and the
+held-out probes (greedy, minigpt.course.evaluate_course_probes). The JSON is rewritten after
 every run ("complete": false until the last), so an interrupted sweep leaves what it measured;
-`--resume` keeps the runs an earlier invocation recorded (same corpus, same recipes) and trains
+`--resume` keeps the runs an earlier invocation recorded (same corpus, same recipe) and trains
 only the missing ones; each invocation is listed under "sessions".
 """
 
@@ -38,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -47,20 +34,13 @@ from minigpt import ModelConfig, TrainConfig
 from minigpt.counting import count_parameters, flops_per_token
 from minigpt.course import evaluate_course_probes, load_course_model
 from minigpt.data import course_probes
-from minigpt.optim import weight_decay_split
 
 from . import command_line, corpus_tokens, train
 
 BLOCK = 128
 BATCH = 8
 BASE_STEPS = 256  # the fixed budget: 256 x 8 x 128 = 262,144 tokens
-LR = 3e-3
-BASE_WIDTH = 96  # the hidden size whose block matrices train at LR in the "width" recipe (size M)
-TRAIN = dict(batch_size=BATCH, lr=LR, dtype="fp32", device="cpu", progress=False, eval_batches=16)
-RECIPES = {
-    "width": {"warmup": 4, "block_lr": f"lr x {BASE_WIDTH} / hidden_size", "other_lr": "lr"},
-    "flat": {"warmup": 10, "block_lr": "lr", "other_lr": "lr"},
-}  # warmup: steps // that number
+TRAIN = dict(batch_size=BATCH, lr=3e-3, dtype="fp32", device="cpu", progress=False, eval_batches=16)
 CORPUS_BYTES, VAL_BYTES = 4_000_000, 200_000  # ~1.1M training tokens: the longest run sees each window once
 
 
@@ -88,49 +68,16 @@ SIZES = {
     "XL": shape(192, 5),
     "XXL": shape(256, 6),
 }
-# (size, steps, seed, recipe), in the order they run: the size sweep, the old recipe at the same
-# points, two more seeds where neighbouring sizes differ least, the other budgets, the live point's seeds.
+LR = TRAIN["lr"]
+# (size, steps, seed, learning rate), in the order they run: the size sweep first, then budgets,
+# then seeds, then the two largest sizes at a third of the rate.
 RUNS = (
-    [(s, BASE_STEPS, 0, "width") for s in SIZES]
-    + [(s, BASE_STEPS, 0, "flat") for s in SIZES]
-    + [(s, BASE_STEPS, seed, "width") for seed in (1, 2) for s in ("M", "L", "XL", "XXL")]
-    + [(s, n, 0, "width") for n in (64, 1024) for s in ("XS", "S", "M", "L")]
-    + [("XS", 64, 1, "width"), ("XS", 64, 2, "width")]
+    [(s, BASE_STEPS, 0, LR) for s in SIZES]
+    + [(s, n, 0, LR) for s, n in [("XS", 64), ("XS", 1024), ("S", 64), ("S", 1024), ("M", 64), ("M", 1024), ("L", 64)]]
+    + [("XS", 64, 1, LR), ("XS", 64, 2, LR), ("M", BASE_STEPS, 1, LR), ("M", BASE_STEPS, 2, LR)]
+    + [("XL", BASE_STEPS, 0, 1e-3), ("XXL", BASE_STEPS, 0, 1e-3)]
 )
 LIVE = ("XS", 64)  # the point the chapter reruns (a few seconds)
-
-
-class ScaledAdamW(torch.optim.AdamW):
-    """AdamW whose parameter groups carry a learning-rate multiplier, `lr_scale`. The trainer
-    writes the schedule's rate into every group before each step; the step applies the multiplier
-    (to the update and to the decoupled weight decay, both of which AdamW scales by lr)."""
-
-    def step(self, closure=None):
-        rates = [group["lr"] for group in self.param_groups]
-        for group in self.param_groups:
-            group["lr"] *= group.get("lr_scale", 1.0)
-        try:
-            return super().step(closure)
-        finally:
-            for group, lr in zip(self.param_groups, rates, strict=True):
-                group["lr"] = lr
-
-
-def width_optimizer(model, config: TrainConfig) -> ScaledAdamW:
-    """The "width" recipe's optimizer: the trainer's two groups (minigpt.optim), the decayed one
-    (the blocks' matrices) at lr x BASE_WIDTH / hidden_size, the other (embedding, norms) at lr."""
-    hidden_size = model.config.hidden_size
-    params = dict(model.named_parameters())
-    decay, no_decay = weight_decay_split(model)
-    groups = [
-        {
-            "params": [params[n] for n in decay],
-            "weight_decay": config.weight_decay,
-            "lr_scale": BASE_WIDTH / hidden_size,
-        },
-        {"params": [params[n] for n in no_decay], "weight_decay": 0.0, "lr_scale": 1.0},
-    ]
-    return ScaledAdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps)
 
 
 def main(argv=None) -> int:
@@ -144,7 +91,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="keep the runs already in --out (same corpus and recipes), train the missing ones",
+        help="keep the runs already in --out (same corpus and recipe), train the missing ones",
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -153,18 +100,19 @@ def main(argv=None) -> int:
     val_ids, val_hash = corpus_tokens(tokenizer, VAL_BYTES, seed=1)
     probes = course_probes(args.probes)
     began = time.perf_counter()
+    command = command_line("scale", argv)
     device = (
         f"cpu ({platform.machine()}, {torch.get_num_threads()} thread(s), kernels "
         f"{torch.backends.cpu.get_cpu_capability()}), shared with other jobs"
     )
     session = {
-        "command": command_line("scale", argv),
+        "command": command,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "device": device,
         "torch": torch.__version__,
     }
     results = {
-        "command": command_line("scale", [a for a in (sys.argv[3:] if argv is None else argv) if a != "--resume"]),
+        "command": "make sweep-scale (coursebook sweep scale --out minigpt/assets/experiments/scale_sweep.json)",
         "created": session["created"],
         "device": device,
         "torch": torch.__version__,
@@ -173,11 +121,10 @@ def main(argv=None) -> int:
             "val": {"size_bytes": VAL_BYTES, "seed": 1, "sha256": val_hash, "tokens": len(val_ids)},
             "tokenizer_sha256": tokenizer.sha256,
         },
-        "train": dict(TRAIN, block_size=BLOCK, schedule="cosine to lr/10"),
-        "recipes": dict(RECIPES, base_width=BASE_WIDTH),
+        "train": dict(TRAIN, block_size=BLOCK, warmup_steps="steps // 10", schedule="cosine to lr/10"),
         "sizes": SIZES,
         "base_steps": BASE_STEPS,
-        "live": {"size": LIVE[0], "steps": LIVE[1], "recipe": "width"},
+        "live": {"size": LIVE[0], "steps": LIVE[1]},
         "probes_per_kind_and_language": args.probes,
         "probes": len(probes),
         "complete": False,
@@ -189,23 +136,25 @@ def main(argv=None) -> int:
     done = {}
     if args.resume and out.is_file():
         old = json.loads(out.read_text(encoding="utf-8"))
-        keys = ("corpus", "train", "recipes", "sizes", "base_steps", "probes")
-        if not all(old.get(k) == results[k] for k in keys):
+        same = all(old.get(k) == results[k] for k in ("corpus", "train", "sizes", "base_steps", "probes"))
+        if not same:
             raise SystemExit(f"{out} was made with another corpus or recipe; run without --resume to start over.")
-        done = {(r["size"], r["steps"], r["seed"], r["recipe"]): r for r in old["runs"]}
-        results["created"], results["sessions"] = old["created"], old["sessions"]
+        for r in old["runs"]:
+            r.setdefault("lr", LR)  # the first version of this sweep ran every point at LR
+        done = {(r["size"], r["steps"], r["seed"], r["lr"]): r for r in old["runs"]}
+        first = {k: old[k] for k in ("command", "created", "device", "torch", "seconds")}
+        results["created"], results["sessions"] = old["created"], old.get("sessions", [first])
     results.setdefault("sessions", []).append(session)
-    for size, steps, seed, recipe in plan:
-        if (size, steps, seed, recipe) in done:
-            results["runs"].append(done[(size, steps, seed, recipe)])
+    for size, steps, seed, lr in plan:
+        if (size, steps, seed, lr) in done:
+            results["runs"].append(done[(size, steps, seed, lr)])
             continue
         kw = SIZES[size]
         config = ModelConfig(**kw)
         count = count_parameters(config)
-        warmup = max(1, steps // RECIPES[recipe]["warmup"])
-        recipe_config = TrainConfig(**TRAIN, steps=steps, warmup_steps=warmup, seed=seed, eval_every=max(1, steps // 4))
-        optimizer = width_optimizer if recipe == "width" else None
-        model, history, seconds = train(kw, recipe_config, BLOCK, train_ids, val_ids, optimizer=optimizer)
+        warmup, eval_every = max(1, steps // 10), max(1, steps // 4)
+        recipe = TrainConfig(**dict(TRAIN, lr=lr), steps=steps, warmup_steps=warmup, seed=seed, eval_every=eval_every)
+        model, history, seconds = train(kw, recipe, BLOCK, train_ids, val_ids)
         accuracy = evaluate_course_probes(model, tokenizer, probes) if seed == 0 else {}
         evals = [h for h in history if h["kind"] == "eval"]
         tokens = steps * BATCH * BLOCK
@@ -213,9 +162,7 @@ def main(argv=None) -> int:
             "size": size,
             "steps": steps,
             "seed": seed,
-            "recipe": recipe,
-            "warmup_steps": warmup,
-            "block_lr": LR * BASE_WIDTH / kw["hidden_size"] if recipe == "width" else LR,
+            "lr": lr,
             "tokens": tokens,
             "parameters": count.total,
             "non_embedding_parameters": count.total - count.breakdown["embedding"],
@@ -232,8 +179,8 @@ def main(argv=None) -> int:
         results["seconds"] = round(sum(s["seconds"] for s in results["sessions"]), 1)
         out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
         print(
-            f"{recipe:>5} {size:>3} {count.total / 1e6:5.2f}M x {tokens:>9,} tokens seed {seed}: "
-            f"val loss {run['val_loss']:.4f}, {seconds:.0f} s, probes {run['probes']}",
+            f"lr {lr:g} {size:>3} {count.total / 1e6:5.2f}M x {tokens:>9,} tokens seed {seed}: "
+            f"val loss {run['val_loss']:.3f}, {seconds:.0f} s, probes {run['probes']}",
             flush=True,
         )
     results["complete"] = plan == RUNS
