@@ -234,6 +234,9 @@ def load_pretrained(model_class, path: str | Path, device=None, dtype=None):
     if config.tie_word_embeddings:
         model.lm_head.weight = model.model.embed_tokens.weight
     model.init_buffers(device or "cpu")
+    # The tokenizer the folder says these weights go with: generate/stream refuse another by it
+    # (sizes cannot tell: a 300-id tokenizer fits a 4096-id model).
+    model.tokenizer_sha256 = recorded_tokenizer_sha256(path)
     return model.eval()
 
 

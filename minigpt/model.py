@@ -318,6 +318,8 @@ class CausalLMOutput:
 
 
 class MiniGPT(nn.Module):
+    tokenizer_sha256: str | None = None  # the tokenizer its folder records (from_pretrained), else None
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config

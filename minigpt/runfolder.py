@@ -95,6 +95,9 @@ def check_writable(folder) -> None:
     """Refuse a folder that cannot be written (a read-only disk, no permission), before anything is made."""
     folder = Path(folder)
     existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():  # a file on the way: no folder can be made under it
+        where = f"{folder} is a file" if existing == folder else f"{folder} cannot be made: {existing} is a file"
+        raise NotARunFolderError(f"{where}, not a folder; nothing was changed. Choose a folder path.")
     if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
         raise PermissionError(
             f"{folder} cannot be written: {existing} is read-only (a read-only disk, or no permission); "

@@ -89,7 +89,17 @@ class TextStreams:
 def check_tokenizer(model, tokenizer) -> None:
     """A tokenizer must not know ids the model has no embedding for (they would crash or, worse,
     silently read another token's row). A model may have more rows than the tokenizer has ids
-    (checkpoints pad the vocabulary to a round number, e.g. Qwen2.5: 151,936 rows, 151,665 ids)."""
+    (checkpoints pad the vocabulary to a round number, e.g. Qwen2.5: 151,936 rows, 151,665 ids).
+    A model loaded from a folder that records its tokenizer's sha256 takes that tokenizer only: a
+    smaller one fits by size and decodes the same ids as other text (issue 23)."""
+    recorded = getattr(model, "tokenizer_sha256", None)
+    ours = getattr(tokenizer, "sha256", None) if recorded else None
+    if recorded and ours and recorded != ours:
+        raise ValueError(
+            f"This model was saved with tokenizer sha256 {recorded[:16]}..., but the tokenizer given is "
+            f"{ours[:16]}...: the same ids would mean other text. Use the tokenizer from the model's folder "
+            f"(Tokenizer.from_file(folder)), or the model trained with this tokenizer."
+        )
     n, v = tokenizer.vocab_size, model.config.vocab_size
     if n > v:
         raise ValueError(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..checkpoint import TOKENIZER_NAME, export_checkpoint, find_checkpoint
 from ..devices import DTYPES
+from ..runfolder import check_writable
 from .common import ArgumentParser, Refusal, command
 
 PROG = "python -m minigpt export"
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     if folder is None:
         raise Refusal(f"no checkpoint at {args.checkpoint} (expected a step-* folder or a run folder).")
     out = Path(args.out)
+    try:  # a file on the way, a read-only disk: refused in words, before the temporary folder is made
+        check_writable(out)
+    except OSError as e:
+        raise Refusal(f"--out {e}") from None
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
         what = "a model folder" if (out / "config.json").exists() else "not empty" if out.is_dir() else "a file"
         raise Refusal(

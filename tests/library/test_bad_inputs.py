@@ -23,6 +23,7 @@ import torch
 from conftest import randomize, remount, small_disk, used_kib
 from minigpt import MiniGPT, ModelConfig, generate
 from minigpt.data import PackedDataset
+from minigpt.generate import generate_text
 from minigpt.tokenizer import Tokenizer
 from minigpt.train import TrainConfig, Trainer
 from safetensors import safe_open
@@ -243,6 +244,12 @@ def _short_corpus(made, tmp_path):
 def _resume_past_steps(made, tmp_path):
     trainer = Trainer(MiniGPT(ModelConfig.from_preset("tiny", vocab_size=320)), train_config(steps=1))
     return trainer.resume(made["run"])
+
+
+def _export_to_read_only_disk(made, tmp_path):
+    with small_disk(tmp_path / "disk", 64) as disk:
+        remount(disk, "ro")
+        return export("--checkpoint", made["run"], "--out", disk / "model")
 
 
 def _run(made, tmp_path, *argv):
@@ -502,6 +509,15 @@ CASES = [
         r"[0-9a-f]{16}\.\.\.",
     ),
     (
+        "generate_text(course model, OTHER tokenizer) in Python: refused by the folder's recorded sha256",
+        lambda m, t: generate_text(
+            MiniGPT.from_pretrained(COURSE_MODEL), Tokenizer.from_file(m["other_tokenizer"]), "Susan", max_new_tokens=2
+        ),
+        "ValueError",
+        r"This model was saved with tokenizer sha256 bacac1a44052ce95\.\.\., but the tokenizer given is "
+        r"[0-9a-f]{16}\.\.\.: the same ids would mean other text\. Use the tokenizer from the model's folder",
+    ),
+    (
         "sample --num-beams 2 with --top-k, --repetition-penalty, --stop, --explain: refused, not dropped",
         lambda m, t: sample(
             "--num-beams", 2, "--top-k", 5, "--repetition-penalty", 1.3, "--stop", ".", "--explain", "--prompt", "Hi"
@@ -571,6 +587,31 @@ CASES = [
         lambda m, t: train("--out", _write(t / "notes.txt", "my notes")),
         "exit",
         r"--out \S*notes\.txt is a file, not a folder; nothing was changed",
+    ),
+    (
+        "train --out FILE/sub (a folder under a file): not called read-only",
+        lambda m, t: train("--out", _write(t / "notes.txt", "my notes") / "sub"),
+        "exit",
+        r"--out \S*notes\.txt/sub cannot be made: \S*notes\.txt is a file, not a folder; nothing was changed",
+    ),
+    (
+        "export --out FILE (with --overwrite too): not 'add --overwrite'",
+        lambda m, t: export("--checkpoint", m["run"], "--out", _write(t / "notes.txt", "my notes"), "--overwrite"),
+        "exit",
+        r"--out \S*notes\.txt is a file, not a folder; nothing was changed\. Choose a folder path",
+    ),
+    (
+        "export --out FILE/sub (a folder under a file): not '[Errno 17] File exists'",
+        lambda m, t: export("--checkpoint", m["run"], "--out", _write(t / "notes.txt", "my notes") / "sub"),
+        "exit",
+        r"--out \S*notes\.txt/sub cannot be made: \S*notes\.txt is a file, not a folder; nothing was changed",
+    ),
+    (
+        "export --out on a read-only disk: not '[Errno 30]' on a temporary folder's name",
+        _export_to_read_only_disk,
+        "exit",
+        r"--out \S*disk/model cannot be written: \S*disk is read-only \(a read-only disk, or no permission\); "
+        r"nothing was changed",
     ),
     (
         "train on a corpus shorter than one window",
