@@ -101,3 +101,15 @@ def test_no_import_path_edits_in_the_repository():
 def test_no_pythonpath_in_the_makefile_and_the_workflows():
     texts = [ROOT / "Makefile", ROOT / ".ci" / "run", *sorted((ROOT / ".github" / "workflows").glob("*.yml"))]
     assert not [p.name for p in texts if "PYTHONPATH" in p.read_text(encoding="utf-8")]
+
+
+def test_no_pythonpath_set_by_the_tests_and_scripts():
+    # Removing it (env.pop("PYTHONPATH")) is fine: that makes a subprocess see only the installed package.
+    setting = re.compile(r"""["']PYTHON""" + r"""PATH["']\s*:|export\s+PYTHON""" + r"PATH=")
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in repository_files(".py") + repository_files(".sh")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if setting.search(line)
+    ]
+    assert not found, f"PYTHONPATH is set in {found}: minigpt and coursebook are installed (pip install -e)"

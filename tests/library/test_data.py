@@ -77,7 +77,7 @@ def test_corpus_hash_does_not_depend_on_python_hash_seed(small):
     # Python randomizes str hashing per process; a generator that used hash() or set order
     # would give another corpus in a process with another PYTHONHASHSEED.
     code = "from minigpt.data import make_course_corpus; print(make_course_corpus(200_000, seed=0).sha256)"
-    env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == small.sha256
 

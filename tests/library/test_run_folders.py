@@ -101,7 +101,7 @@ def test_train_into_an_exported_model_changes_nothing(tmp_path, capsys):
 
 def test_a_second_run_is_refused_naming_the_first_and_a_killed_run_is_taken_over(tmp_path, tokens, capsys):
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = dict(os.environ)  # minigpt is installed: the subprocess imports it as a user would
     first = subprocess.Popen(
         [sys.executable, "-m", "minigpt", "train", *map(str, tiny_run(out, tokens, "--steps", 100_000))],
         env=env,
@@ -280,7 +280,7 @@ CHILD_HOLDS = textwrap.dedent("""
 def test_trainer_into_a_folder_another_process_holds_is_refused(tmp_path):
     from minigpt.runfolder import RunInUseError
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = dict(os.environ)  # minigpt is installed: the subprocess imports it as a user would
     child = subprocess.Popen([sys.executable, "-c", CHILD_HOLDS, str(tmp_path)], env=env, stdout=subprocess.PIPE)
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == b"held"
