@@ -6,6 +6,8 @@
     prose-numbers    every number in the prose is printed, chosen in code, cited or reviewed
     quizzes          every quiz is valid, its sections exist, the editions agree
     student --check  the student edition (student/) and the solutions' text are current
+    authoring-words --strict   no seed numbers, fact-check ids outside their box, tool names or
+                     build words on the pages learners read
 
 All of them run (a failure does not hide the next one's verdict); the exit status is 1 if any
 failed. `make check-notebooks` runs this, then nbval.
@@ -23,6 +25,7 @@ CHECKS = [
     ("prose-numbers", "coursebook.prose_numbers", []),
     ("quizzes", "coursebook.quizzes", []),
     ("student --check", "coursebook.student", ["--check"]),
+    ("authoring-words --strict", "coursebook.authoring_words", ["--strict"]),
 ]
 
 
