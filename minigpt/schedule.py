@@ -1,4 +1,5 @@
-"""Learning-rate schedules: linear warmup, then cosine (default), linear or constant.
+"""Learning-rate schedules: linear warmup, then cosine (default), linear, constant or
+warmup-stable-decay.
 
     lr
     max ┤    ╭──╮_
@@ -23,7 +24,15 @@ class from its config (TrainConfig.schedule_fn).
         cosine:   min_lr + (max_lr - min_lr) * (1 + cos(pi * p)) / 2
         linear:   max_lr - (max_lr - min_lr) * p
         constant: max_lr
+        wsd:      max_lr until the last D = round(decay_fraction * S) steps, then linearly down:
+                  max_lr - (max_lr - min_lr) * (s - (S - D)) / D
     after  (s >= S):      min_lr (constant: max_lr)
+
+Warmup-stable-decay (WSD) holds the peak rate and decays only at the end (Hu et al. 2024, MiniCPM,
+arXiv:2404.06395, sec. 4). A run can then be continued from any checkpoint of the stable phase,
+and one long run gives the models of several budgets, each with its own short decay; Hägele et al.
+2024 (arXiv:2405.18392) find a decay over the last 20% of the steps matches cosine (decay_fraction's
+default). The decay here is linear, as transformers' get_wsd_schedule(decay_type="linear").
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-KINDS = ("cosine", "linear", "constant")
+KINDS = ("cosine", "linear", "constant", "wsd")
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,7 @@ class Schedule:
     total_steps: int = 1000
     warmup_steps: int = 0
     min_lr: float = 0.0
+    decay_fraction: float = 0.2  # wsd only: the share of total_steps spent decaying, at the end
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -54,6 +64,21 @@ class Schedule:
                 f"Need 0 <= warmup_steps <= total_steps and total_steps > 0, got warmup_steps="
                 f"{self.warmup_steps}, total_steps={self.total_steps}."
             )
+        if self.kind == "wsd" and not (
+            0 < self.decay_fraction <= 1 and self.total_steps - self.decay_steps >= self.warmup_steps
+        ):
+            raise ValueError(
+                f"wsd needs 0 < decay_fraction <= 1 and the decay ({self.decay_steps} of {self.total_steps} steps) "
+                f"to start after the warmup ({self.warmup_steps} steps), got decay_fraction={self.decay_fraction!r}: "
+                f"shorten the warmup or the decay."
+            )
+
+    @property
+    def decay_steps(self) -> int:
+        """Steps of the final decay (wsd); the other kinds decay over every step after the warmup."""
+        if self.kind == "wsd":
+            return max(1, round(self.decay_fraction * self.total_steps))
+        return self.total_steps - self.warmup_steps
 
     def __call__(self, step: int) -> float:
         if step < self.warmup_steps:
@@ -62,8 +87,11 @@ class Schedule:
             return self.max_lr
         if step >= self.total_steps:
             return self.min_lr
-        p = (step - self.warmup_steps) / (self.total_steps - self.warmup_steps)
-        if self.kind == "linear":
+        start = self.total_steps - self.decay_steps
+        if step < start:  # wsd's stable phase (for the other kinds, start is the warmup's end)
+            return self.max_lr
+        p = (step - start) / self.decay_steps
+        if self.kind in ("linear", "wsd"):
             return self.max_lr - (self.max_lr - self.min_lr) * p
         return self.min_lr + (self.max_lr - self.min_lr) * 0.5 * (1.0 + math.cos(math.pi * p))
 

@@ -36,7 +36,9 @@ class TrainConfig:
     grad_accum: int = _opt(1, "micro-batches per update; the global batch is batch_size x grad_accum x processes")
     lr: float = _opt(1e-3, "peak learning rate")
     min_lr: float | None = _opt(None, "floor the schedule decays to, at most lr (default lr/10)")
-    schedule: str = _opt("cosine", "learning-rate schedule after warmup", choices=KINDS)
+    schedule: str = _opt(
+        "cosine", "learning-rate schedule after warmup (wsd: hold lr, decay over the last 20%% of steps)", choices=KINDS
+    )
     warmup_steps: int | None = _opt(None, "linear warmup steps (default 5%% of steps)")
     weight_decay: float = _opt(0.1, "AdamW decoupled weight decay, on block matrices only")
     beta1: float = _opt(0.9, "AdamW beta1")

@@ -145,6 +145,42 @@ def test_schedule_values_at_known_steps():
     assert lrs == [expected(i) for i in range(5)]
 
 
+@pytest.mark.parametrize(
+    "total, warmup, fraction, min_ratio", [(110, 10, 0.2, 0.1), (1000, 0, 0.1, 0.0), (37, 5, 0.5, 0.3)]
+)
+def test_wsd_equals_transformers_get_wsd_schedule_after_the_warmup(total, warmup, fraction, min_ratio):
+    optimization = pytest.importorskip("transformers.optimization")
+    ours = lr_schedule("wsd", 2e-3, total, warmup, min_lr=2e-3 * min_ratio, decay_fraction=fraction)
+    decay = round(fraction * total)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=2e-3)
+    theirs = optimization.get_wsd_schedule(
+        opt, warmup, decay, num_stable_steps=total - warmup - decay, decay_type="linear", min_lr_ratio=min_ratio
+    )
+    lambdas = theirs.lr_lambdas[0]
+    # Their warmup starts at 0 (step / W), ours one step later ((step + 1) / W); from the peak on they agree.
+    for step in range(warmup, total + 5):
+        assert ours(step) == pytest.approx(2e-3 * lambdas(step), rel=1e-12, abs=1e-15), step
+    stable = [ours(s) for s in range(warmup, total - decay)]
+    assert stable and all(v == 2e-3 for v in stable)  # the stable phase: the peak, exactly
+    assert ours(total - 1) < ours(total - decay) == 2e-3
+
+
+def test_wsd_refuses_a_decay_that_overlaps_the_warmup():
+    with pytest.raises(ValueError, match="shorten the warmup or the decay"):
+        lr_schedule("wsd", 1e-3, total_steps=100, warmup_steps=90, decay_fraction=0.2)
+    with pytest.raises(ValueError, match="decay_fraction"):
+        lr_schedule("wsd", 1e-3, total_steps=100, warmup_steps=0, decay_fraction=0.0)
+
+
+def test_the_trainer_follows_wsd():
+    t = Trainer(
+        tiny(), cfg(steps=10, lr=0.01, warmup_steps=2, min_lr=0.001, schedule="wsd"), PackedDataset(stream(), 16)
+    )
+    lrs = [m["lr"] for m in t.train()]
+    assert lrs == [lr_schedule("wsd", 0.01, 10, 2, 0.001)(i) for i in range(10)]
+    assert lrs[2:9] == [0.01] * 7 and lrs[9] == pytest.approx(0.01 - 0.009 / 2)  # decay: steps 8 and 9 of 10
+
+
 @pytest.mark.parametrize("max_norm", [0.05, 1e6])
 def test_clipping_caps_the_global_norm(max_norm):
     parts = micro_batches()
