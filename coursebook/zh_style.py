@@ -17,15 +17,18 @@ with code, math, link targets and HTML tags blanked (coursebook.prose). Rules:
     coursebook zh-style              # counts per file and rule; exit 0 (report-only for now)
     coursebook zh-style --details    # and every finding with its line and the fix
     coursebook zh-style --strict     # exit 1 on any finding (for `coursebook check`, once clean)
+    coursebook zh-style --join-breaks    # rewrite: join every cjk-break (chapters' markdown, slides, pages)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
 
+from .book import ROOT
 from .prose import Piece, chapter_pieces, page_pieces, prose_only, quiz_pieces, slide_pieces
 
 HAN = "\u3400-\u4dbf\u4e00-\u9fff"
@@ -107,6 +110,43 @@ def _cjk_breaks(original: str, prose: str) -> list[tuple[int, str]]:
     return found
 
 
+def joined(text: str, prose: str) -> str:
+    """text with every cjk-break joined: the line's trailing spaces, the break and the next line's
+    indentation (and its '> ' inside a quotation) removed."""
+    for offset, _ in reversed(_cjk_breaks(text, prose)):
+        head = text[:offset].rstrip(" \t")
+        tail = re.sub(r"^\s*(?:>\s?)?\s*", "", text[offset + 1 :], count=1)
+        text = head + tail
+    return text
+
+
+def join_breaks() -> int:
+    """Join the cjk-breaks in the zh chapters' markdown cells, slides and book pages, in place;
+    returns how many. Notebooks keep their JSON layout (one line per source line, indent 1)."""
+    count = 0
+    for path in sorted((ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        changed = False
+        for cell in nb["cells"]:
+            if cell["cell_type"] != "markdown":
+                continue
+            source = "".join(cell["source"])
+            new = joined(source, prose_only(source))
+            if new != source:
+                count += len(_cjk_breaks(source, prose_only(source)))
+                cell["source"] = new.splitlines(keepends=True)
+                changed = True
+        if changed:
+            path.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    for piece in slide_pieces("zh") + page_pieces("zh"):
+        prose = _front_matter_blanked(piece, prose_only(piece.text))
+        new = joined(piece.text, prose)
+        if new != piece.text:
+            count += len(_cjk_breaks(piece.text, prose))
+            (ROOT / piece.path).write_text(new, encoding="utf-8")
+    return count
+
+
 def _front_matter_blanked(piece: Piece, text: str) -> str:
     if piece.kind == "slides" and text.startswith("---\n"):
         end = text.find("\n---\n", 4)
@@ -176,7 +216,10 @@ def main(argv=None) -> int:
     ap.add_argument("--details", action="store_true", help="list every finding with its line and the fix")
     ap.add_argument("--strict", action="store_true", help="exit 1 when there is a finding")
     ap.add_argument("--rule", action="append", choices=RULES, help="only these rules (repeatable)")
+    ap.add_argument("--join-breaks", action="store_true", help="join every cjk-break in place, then check")
     args = ap.parse_args(argv)
+    if args.join_breaks:
+        print(f"joined {join_breaks()} line breaks between Chinese characters")
     findings = [f for piece in pieces() for f in check_piece(piece)]
     if args.rule:
         findings = [f for f in findings if f.rule in args.rule]
