@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 WORKDIR = "/tmp/submission"  # the notebook's folder inside the sandbox
+PRIVATE = ("/tmp", "/var/tmp", "/dev/shm")  # emptied inside: each a fresh tmpfs
 LOG = "/tmp/exercise-log/checks.jsonl"  # MINIGPT_EXERCISE_LOG inside the sandbox
 
 # Passed through from the caller's environment: the CPU kernels and threads (nbval_runs.PLAIN_CPU).
@@ -86,6 +87,8 @@ def command(notebook: Path, extra_files: list[Path], limits: Limits, cell_timeou
         "--dir", os.path.dirname(LOG),
         "--ro-bind", str(notebook), f"{WORKDIR}/{name}",
     ]  # fmt: skip
+    for path in hidden_by_private_tmp():
+        args += ["--ro-bind", path, path]
     for path in extra_files:
         args += ["--ro-bind", str(path.resolve()), f"{WORKDIR}/{path.name}"]
     args += ["--chdir", WORKDIR, "--clearenv"]
@@ -102,6 +105,27 @@ def command(notebook: Path, extra_files: list[Path], limits: Limits, cell_timeou
         "--output-bytes", str(limits.output_bytes),
     ]  # fmt: skip
     return args
+
+
+def hidden_by_private_tmp() -> list[str]:
+    """What the runner needs that lives under a folder the sandbox empties: a clone and its virtual
+    environment under /tmp (as a CI runner may have them) would vanish inside, and with them Python,
+    minigpt and the runner itself. Each is bound back, read-only, at the same place."""
+    import minigpt
+
+    import coursebook
+
+    needed = {sys.prefix, sys.exec_prefix, sys.base_prefix, *sys.path}
+    needed |= {str(Path(m.__file__).resolve().parents[1]) for m in (coursebook, minigpt) if m.__file__}
+    found = set()
+    for entry in needed:
+        if not entry or not os.path.exists(entry):
+            continue
+        for path in {entry, os.path.realpath(entry)}:
+            if any(path.startswith(root + "/") for root in PRIVATE) and not path.startswith(WORKDIR):
+                found.add(path)
+    # A folder inside another one already bound is bound with it.
+    return sorted(p for p in found if not any(p.startswith(q + "/") for q in found))
 
 
 def environment(workdir: str = WORKDIR, log: str = LOG) -> dict[str, str]:

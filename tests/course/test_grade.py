@@ -7,6 +7,7 @@ Also `coursebook check-student` on the untouched and on a solved student noteboo
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -209,3 +210,19 @@ def test_check_student_passes_the_untouched_notebook_and_fails_a_solved_one(refe
     proc = coursebook("check-student", solved, "--files", tmp_path / "ch99.py")
     assert proc.returncode == 1
     assert "ch99.ex1 says 'correct', not 'not attempted'" in proc.stderr
+
+
+def test_a_clone_under_tmp_is_bound_back_into_the_sandbox(tmp_path, monkeypatch):
+    # The sandbox empties /tmp; a CI runner's clone and virtual environment may live there.
+    venv = Path("/tmp") / f"grader-venv-{os.getpid()}"
+    (venv / "lib").mkdir(parents=True, exist_ok=True)
+    try:
+        monkeypatch.setattr(sys, "prefix", str(venv))
+        monkeypatch.setattr(sys, "path", [*sys.path, str(venv / "lib"), "/tmp"])
+        bound = sandbox.hidden_by_private_tmp()
+        assert str(venv) in bound and str(venv / "lib") not in bound  # the folder once, with what is inside
+        assert "/tmp" not in bound  # the private /tmp itself stays private
+        args = sandbox.command(tmp_path / "x.ipynb", [], sandbox.Limits(), 10, 3)
+        assert args.index(str(venv)) > args.index("/tmp")  # bound after the tmpfs that would hide it
+    finally:
+        shutil.rmtree(venv, ignore_errors=True)
