@@ -107,6 +107,11 @@ def command(notebook: Path, extra_files: list[Path], limits: Limits, cell_timeou
     return args
 
 
+def interpreter_paths() -> set[str]:
+    """Where this Python, its packages and its imports live."""
+    return {sys.prefix, sys.exec_prefix, sys.base_prefix, *sys.path}
+
+
 def hidden_by_private_tmp() -> list[str]:
     """What the runner needs that lives under a folder the sandbox empties: a clone and its virtual
     environment under /tmp (as a CI runner may have them) would vanish inside, and with them Python,
@@ -115,7 +120,7 @@ def hidden_by_private_tmp() -> list[str]:
 
     import coursebook
 
-    needed = {sys.prefix, sys.exec_prefix, sys.base_prefix, *sys.path}
+    needed = interpreter_paths()
     needed |= {str(Path(m.__file__).resolve().parents[1]) for m in (coursebook, minigpt) if m.__file__}
     found = set()
     for entry in needed:

@@ -217,8 +217,8 @@ def test_a_clone_under_tmp_is_bound_back_into_the_sandbox(tmp_path, monkeypatch)
     venv = Path("/tmp") / f"grader-venv-{os.getpid()}"
     (venv / "lib").mkdir(parents=True, exist_ok=True)
     try:
-        monkeypatch.setattr(sys, "prefix", str(venv))
-        monkeypatch.setattr(sys, "path", [*sys.path, str(venv / "lib"), "/tmp"])
+        here = sandbox.interpreter_paths()
+        monkeypatch.setattr(sandbox, "interpreter_paths", lambda: here | {str(venv), str(venv / "lib"), "/tmp"})
         bound = sandbox.hidden_by_private_tmp()
         assert str(venv) in bound and str(venv / "lib") not in bound  # the folder once, with what is inside
         assert "/tmp" not in bound  # the private /tmp itself stays private
