@@ -8,6 +8,8 @@
     student --check  the student edition (student/) and the solutions' text are current
     authoring-words --strict   no seed numbers, fact-check ids outside their box, tool names or
                      build words on the pages learners read
+    zh-style --strict          the zh style sheet (CONTRIBUTING.md): terms, citations, ranges, 倍,
+                     line breaks between Chinese characters
 
 All of them run (a failure does not hide the next one's verdict); the exit status is 1 if any
 failed. `make check-notebooks` runs this, then nbval.
@@ -26,6 +28,7 @@ CHECKS = [
     ("quizzes", "coursebook.quizzes", []),
     ("student --check", "coursebook.student", ["--check"]),
     ("authoring-words --strict", "coursebook.authoring_words", ["--strict"]),
+    ("zh-style --strict", "coursebook.zh_style", ["--strict"]),
 ]
 
 

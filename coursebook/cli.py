@@ -21,7 +21,7 @@ COMMANDS = {
     "parity": ("coursebook.parity", "zh and en in lockstep: code, tags, outputs, fact-check boxes"),
     "prose-numbers": ("coursebook.prose_numbers", "every number in the prose is printed, cited or reviewed"),
     "quizzes": ("coursebook.quizzes", "check every quiz: valid, its sections exist, zh and en agree"),
-    "zh-style": ("coursebook.zh_style", "the zh style sheet: terms, citations, ranges, 倍, line breaks (report)"),
+    "zh-style": ("coursebook.zh_style", "the zh style sheet: terms, citations, ranges, 倍, line breaks"),
     "authoring-words": ("coursebook.authoring_words", "no seeds, ids, tools or build words on learner pages"),
     "render": ("coursebook.render", "write the generated pages: instructor guide tables, model card"),
     "handout": ("coursebook.handout", "copies of the chapter notebooks without their solutions, to hand out"),

@@ -14,9 +14,9 @@ with code, math, link targets and HTML tags blanked (coursebook.prose). Rules:
   cjk-break    a line break between two Chinese characters inside a paragraph: the book joins
                them, but Jupyter and Colab show a space there
 
-    coursebook zh-style              # counts per file and rule; exit 0 (report-only for now)
+    coursebook zh-style              # counts per file and rule; exit 0
     coursebook zh-style --details    # and every finding with its line and the fix
-    coursebook zh-style --strict     # exit 1 on any finding (for `coursebook check`, once clean)
+    coursebook zh-style --strict     # exit 1 on any finding (`coursebook check` runs this)
     coursebook zh-style --join-breaks    # rewrite: join every cjk-break (chapters' markdown, slides, pages)
 """
 
