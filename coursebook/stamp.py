@@ -44,14 +44,17 @@ TWIN_LABEL = {  # label written in the language of the twin, so its readers find
 SETUP_COMMENT = {
     "en": (
         "#@title Install minigpt (Colab only)\n"
-        "# In Colab, this installs minigpt from the course repository, with the plotting\n"
-        "# and widgets the chapters use. On your own computer, install it once instead, in\n"
-        '# a clone of the repository: pip install -e ".[course]"\n'
+        "# In Colab, this installs minigpt from the course repository, with\n"
+        "# the plotting and widgets the chapters use. On your own computer,\n"
+        "# install it once instead, in a clone of the repository:\n"
+        '#     pip install -e ".[course]"\n'
     ),
     "zh": (
         "#@title 安装 minigpt（仅在 Colab 中）\n"
-        "# 在 Colab 中，这个单元格从课程仓库安装 minigpt，以及各章用到的画图和交互控件。\n"
-        '# 在自己的电脑上，请克隆课程仓库，在其中安装一次：pip install -e ".[course]"\n'
+        "# 在 Colab 中，这个单元格从课程仓库安装 minigpt，\n"
+        "# 以及各章用到的画图和交互控件。\n"
+        "# 在自己的电脑上，请克隆课程仓库，在其中安装一次：\n"
+        '#     pip install -e ".[course]"\n'
     ),
 }
 # Colab shows a cell whose metadata says cellView "form" as its #@title line, the code folded.
@@ -75,14 +78,17 @@ def header_source(nb, path: Path, twin_nb) -> str:
 
 
 def setup_source(edition: str) -> str:
+    package, url = pip_spec(EXTRA).split(" @ ")
     return (
         SETUP_COMMENT[edition]
         + "import subprocess\n"
         + "import sys\n"
         + "\n"
-        + f'SPEC = "{pip_spec(EXTRA)}"\n'
+        # Two lines, so the folded cell fits its column on the book's page.
+        + f'SPEC = (\n    "{package} @ "\n    "{url}"\n)\n'
         + 'if "google.colab" in sys.modules:\n'
-        + '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", SPEC], check=True)'
+        + '    pip = [sys.executable, "-m", "pip", "install", "-q", SPEC]\n'
+        + "    subprocess.run(pip, check=True)"
     )
 
 
