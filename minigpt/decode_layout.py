@@ -44,7 +44,11 @@ def lay_out_for_decoding(model) -> None:
                     _column_by_column(weights)
                     _column_by_column([layer.bias for layer in layers if layer.bias is not None])
             if together:
-                setattr(module, "joined", Joined.of([getattr(module, name) for name in together]))  # noqa: B010
+                layers = [getattr(module, name) for name in together]
+                if not Joined.holds(getattr(module, "joined", None), layers):
+                    # A new object only when needed: torch.compile (2.6-2.8) guards on this one and
+                    # would compile again for every generate call if it were replaced each time.
+                    setattr(module, "joined", Joined.of(layers))  # noqa: B010
 
 
 def _column_by_column(tensors: list[torch.Tensor]) -> None:
@@ -97,6 +101,15 @@ class Joined:
         """The layers joined, or None when their weights are not blocks of one matrix."""
         product = getattr(type(layers[0]), "join", join_linears)(layers)
         return None if product is None else cls(layers, product)
+
+    @staticmethod
+    def holds(joined: Joined | None, layers) -> bool:
+        """True when `joined` is still these layers' joined product (the same blocks in place)."""
+        return (
+            joined is not None
+            and joined.product is not None
+            and joined.addresses == [layer.weight.data_ptr() for layer in layers]
+        )
 
     def __call__(self, x: torch.Tensor, weights: list) -> list[torch.Tensor] | None:
         """The layers' outputs, or None if they no longer hold their blocks (or inside torch.compile,

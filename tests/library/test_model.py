@@ -305,8 +305,12 @@ def test_decode_layout_is_done_once():
 
     model, _ = laid_out()
     pointers = [p.data_ptr() for p in model.parameters()]
+    joined = [m.joined for m in model.modules() if hasattr(m, "joined")]
     lay_out_for_decoding(model)
     assert [p.data_ptr() for p in model.parameters()] == pointers
+    # The same Joined objects: torch.compile 2.6-2.8 guards on them and recompiled when replaced.
+    again = [m.joined for m in model.modules() if hasattr(m, "joined")]
+    assert len(joined) == 4 and all(a is b and a is not None for a, b in zip(joined, again, strict=True))
 
 
 def test_one_product_for_side_by_side_weights_equals_three():
