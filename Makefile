@@ -156,8 +156,10 @@ course-model: setup
 clean:
 	rm -rf _build .pytest_cache
 
-# The Colab path, simulated (`coursebook colab-sim`): fresh venv, another torch, minigpt from a git
-# URL of this clone's HEAD, chapters run from outside the repository. CI runs it after `make test`.
+# The Colab path, simulated (`coursebook colab-sim`): minigpt from a git URL of this clone's HEAD in
+# two fresh venvs on Python 3.12, one at every lower bound of pyproject.toml (library tests, chapters
+# run) and one at the newest torch (chapters' outputs compared), chapters run from outside the
+# repository. CI runs it after `make test`; COLAB_RUNS=floor or newest runs one.
 colab-sim: setup
 	PYTHON=$(PYTHON) $(COURSEBOOK) colab-sim
 
