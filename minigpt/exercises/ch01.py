@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import math
-import secrets
 
 import torch
 
@@ -18,12 +17,7 @@ from ..config import ModelConfig
 from ..model import MiniGPT
 from . import Exercise, Wrong, learner_call
 from .compare import as_tensor, expect_close
-
-
-def _generator() -> torch.Generator:
-    """Fresh draws on every check, from a generator of its own: the notebook's RNG is never touched."""
-    return torch.Generator().manual_seed(secrets.randbits(62))
-
+from .fresh import fresh_generator as _generator
 
 # Exercise 1: the value a bf16 bit pattern stands for ---------------------------------------------
 

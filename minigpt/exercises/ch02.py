@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 import torch
@@ -20,11 +19,7 @@ from ..config import ModelConfig
 from ..counting import count_parameters, kv_cache_bytes_per_token
 from ..model import MiniGPT
 from . import Exercise, Wrong, learner_call
-
-
-def _generator() -> torch.Generator:
-    """Fresh draws on every check, from a generator of its own: the notebook's RNG is never touched."""
-    return torch.Generator().manual_seed(secrets.randbits(62))
+from .fresh import fresh_generator as _generator
 
 
 def _pick(generator: torch.Generator, options) -> int:

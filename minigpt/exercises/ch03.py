@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import functools
-import secrets
 
 import torch
 
@@ -21,11 +20,7 @@ from ..model import MiniGPT
 from ..tokenizer import Tokenizer
 from . import Exercise, Wrong, learner_call
 from .compare import as_tensor, expect_close
-
-
-def _generator() -> torch.Generator:
-    """Fresh draws on every check, from a generator of its own: the notebook's RNG is never touched."""
-    return torch.Generator().manual_seed(secrets.randbits(62))
+from .fresh import fresh_generator as _generator
 
 
 def _draw(generator: torch.Generator, high: int) -> int:

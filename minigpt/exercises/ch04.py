@@ -11,23 +11,13 @@ the queries, the surname that also occurs in another word, the mask left out of 
 
 from __future__ import annotations
 
-import os
-
 import torch
 import torch.nn.functional as F
 
 from . import Exercise, learner_call
 from .compare import expect_close, expect_number
-
-
-def _fresh_generator() -> torch.Generator:
-    return torch.Generator().manual_seed(int.from_bytes(os.urandom(7), "little"))
-
-
-def _randint(g: torch.Generator, low: int, high: int) -> int:
-    """An int in [low, high], drawn from g."""
-    return int(torch.randint(low, high + 1, (1,), generator=g))
-
+from .fresh import fresh_generator as _fresh_generator
+from .fresh import randint as _randint
 
 # ---- exercise 1: one row of causal attention --------------------------------------------------
 

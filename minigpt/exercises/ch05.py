@@ -14,7 +14,6 @@ state is untouched.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import cast
@@ -26,20 +25,9 @@ from ..counting import kv_cache_bytes_per_token
 from ..model import Block, MiniGPT
 from . import Exercise, Wrong, learner_call
 from .compare import as_tensor, expect_close, expect_equal
-
-
-def _fresh_seed() -> int:
-    return int.from_bytes(os.urandom(7), "little")
-
-
-def _randint(g: torch.Generator, low: int, high: int) -> int:
-    """An int in [low, high], drawn from g."""
-    return int(torch.randint(low, high + 1, (1,), generator=g))
-
-
-def _choice(g: torch.Generator, options: list):
-    return options[_randint(g, 0, len(options) - 1)]
-
+from .fresh import choice as _choice
+from .fresh import fresh_seed as _fresh_seed
+from .fresh import randint as _randint
 
 # ---- exercise 1: one layer's attention off at a time -------------------------------------------
 

@@ -10,7 +10,6 @@ Each check draws its inputs with a local torch.Generator, so the notebook's rand
 from __future__ import annotations
 
 import math
-import os
 
 import torch
 
@@ -18,10 +17,7 @@ from ..config import ModelConfig
 from ..rope import rope_frequencies
 from . import Exercise, Wrong, learner_call
 from .compare import expect_number
-
-
-def _fresh_generator() -> torch.Generator:
-    return torch.Generator().manual_seed(int.from_bytes(os.urandom(7), "little"))
+from .fresh import fresh_generator as _fresh_generator
 
 
 def _pick(g: torch.Generator, options):

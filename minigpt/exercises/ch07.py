@@ -17,9 +17,7 @@ notebook's random state is untouched.
 from __future__ import annotations
 
 import copy
-import os
 from contextlib import contextmanager
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -28,20 +26,10 @@ from ..config import ModelConfig
 from ..data import IGNORE_INDEX
 from ..model import MiniGPT
 from . import Exercise, Wrong, learner_call
-from .compare import as_tensor, expect_close, expect_number
-
-
-def _fresh_generator() -> torch.Generator:
-    return torch.Generator().manual_seed(int.from_bytes(os.urandom(7), "little"))
-
-
-def _randint(g: torch.Generator, low: int, high: int) -> int:
-    """An int in [low, high], drawn from g."""
-    return int(torch.randint(low, high + 1, (1,), generator=g))
-
-
-def _choice(g: torch.Generator, options: list):
-    return options[_randint(g, 0, len(options) - 1)]
+from .compare import as_number, as_tensor, expect_close, expect_number
+from .fresh import choice as _choice
+from .fresh import fresh_generator as _fresh_generator
+from .fresh import randint as _randint
 
 
 @contextmanager
@@ -53,6 +41,10 @@ def _one_thread():
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def _share(value, what: str) -> float:
+    return as_number(value, what, "a number (a share between 0 and 1)")
 
 
 # ---- exercise 1: gradient accumulation by hand -------------------------------------------------
@@ -244,18 +236,6 @@ def _padding_share(lengths: list[int], batch_size: int, *, sort=True, to_global_
     return (positions - real) / (real if of_real else positions)
 
 
-def _number(value: Any, what: str) -> float:
-    """The learner's value as a float (a Python or NumPy number, or a one-element tensor)."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    item = getattr(value, "item", None)
-    if callable(item) and not isinstance(value, (int, float, torch.Tensor)):
-        value = item()  # a NumPy scalar
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Wrong(f"{what} should be a number (a share between 0 and 1), got {type(value).__name__}")
-    return float(value)
-
-
 def _check_sorted_padding_share(sorted_padding_share) -> str:
     g = _fresh_generator()
     checked = 0
@@ -282,7 +262,7 @@ def _check_sorted_padding_share(sorted_padding_share) -> str:
         as_array = checked % 2 == 1  # a list, then a NumPy array (the chapter's doc_lengths is one)
         argument = torch.tensor(lengths).numpy() if as_array else list(lengths)
         what = f"sorted_padding_share({n} lengths, batch_size={batch_size})"
-        got = _number(learner_call(sorted_padding_share, argument, batch_size), what)
+        got = _share(learner_call(sorted_padding_share, argument, batch_size), what)
         if got > 1 and abs(got / 100 - want) < 1e-9:
             raise Wrong(f"{what} is {got:.4g}: return a share between 0 and 1, not a percentage")
         expect_number(got, want, what, rel=1e-9, suspects=suspects)

@@ -14,7 +14,6 @@ prompts the corpus generator makes fresh for each check, and counts the model's 
 
 from __future__ import annotations
 
-import os
 import random
 from typing import cast
 
@@ -24,21 +23,11 @@ from ..config import ModelConfig
 from ..counting import count_parameters, kv_cache_bytes_per_token
 from . import Exercise, Wrong, learner_call
 from .compare import as_tensor, expect_equal
+from .fresh import fresh_generator as _fresh_generator
+from .fresh import fresh_seed as _fresh_seed
+from .fresh import randint as _randint
 
 NEG_INF = float("-inf")
-
-
-def _fresh_seed() -> int:
-    return int.from_bytes(os.urandom(7), "little")
-
-
-def _fresh_generator() -> torch.Generator:
-    return torch.Generator().manual_seed(_fresh_seed())
-
-
-def _randint(g: torch.Generator, low: int, high: int) -> int:
-    """An int in [low, high], drawn from g."""
-    return int(torch.randint(low, high + 1, (1,), generator=g))
 
 
 # ---- exercise 1: min-p ------------------------------------------------------------------------

@@ -17,47 +17,23 @@ answer. Inputs are drawn with a local torch.Generator, so the notebook's random 
 from __future__ import annotations
 
 import math
-import os
-from typing import Any
 
 import torch
 
 from ..config import ModelConfig
 from ..counting import count_parameters, kv_cache_bytes_per_token, moe_parameters
 from . import Exercise, Wrong, learner_call
-from .compare import expect_number
+from .compare import as_number, expect_number
+from .fresh import choice as _choice
+from .fresh import fresh_generator as _fresh_generator
+from .fresh import randint as _randint
 
 # Hoffmann et al. 2022 (arXiv:2203.15556), approach 3: L(N, D) = E + A / N^alpha + B / D^beta
 E, A, B, ALPHA, BETA = 1.69, 406.4, 410.7, 0.34, 0.28
 
 
-def _fresh_generator() -> torch.Generator:
-    return torch.Generator().manual_seed(int.from_bytes(os.urandom(7), "little"))
-
-
-def _randint(g: torch.Generator, low: int, high: int) -> int:
-    """An int in [low, high], drawn from g."""
-    return int(torch.randint(low, high + 1, (1,), generator=g))
-
-
 def _uniform(g: torch.Generator, low: float, high: float) -> float:
     return low + (high - low) * float(torch.rand(1, generator=g))
-
-
-def _choice(g: torch.Generator, options: list):
-    return options[_randint(g, 0, len(options) - 1)]
-
-
-def _number(value: Any, what: str) -> float:
-    """The learner's value as a float (a Python or NumPy number, or a one-element tensor)."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    item = getattr(value, "item", None)
-    if callable(item) and not isinstance(value, (int, float, torch.Tensor)):
-        value = item()  # a NumPy scalar
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Wrong(f"{what} should be a number, got {type(value).__name__}")
-    return float(value)
 
 
 def _distinct(want: float, suspects: dict[str, float], rel: float) -> bool:
@@ -124,11 +100,11 @@ def _check_chinchilla_loss(chinchilla_loss) -> str:
         if not _distinct(want, suspects, 1e-6):
             continue  # a draw where a mistake gives the right answer cannot tell them apart
         what = f"chinchilla_loss({n:.4g}, {d:.4g})"
-        got = _number(learner_call(chinchilla_loss, n, d), what)
+        got = as_number(learner_call(chinchilla_loss, n, d), what)
         expect_number(got, want, what, rel=1e-6, suspects=suspects)
         checked += 1
     chinchilla, gopher = (
-        _number(learner_call(chinchilla_loss, n, d), "the loss") for n, d in ((70e9, 1.4e12), (280e9, 300e9))
+        as_number(learner_call(chinchilla_loss, n, d), "the loss") for n, d in ((70e9, 1.4e12), (280e9, 300e9))
     )
     return f"Predicted: Chinchilla (70B, 1.4T tokens) {chinchilla:.3f}, Gopher (280B, 300B tokens) {gopher:.3f}."
 
@@ -175,7 +151,7 @@ def _check_sequences_matching_weights(sequences_matching_weights) -> str:
             f"sequences_matching_weights for {layers} layers, {kv} KV heads of {hd}, {num_experts} experts, "
             f"{tokens:,} tokens, {dtype_bytes} bytes"
         )
-        got = _number(
+        got = as_number(
             learner_call(sequences_matching_weights, c, num_experts, experts_per_token, tokens, dtype_bytes), what
         )
         _not_rounded(got, want, what)
@@ -185,7 +161,7 @@ def _check_sequences_matching_weights(sequences_matching_weights) -> str:
         vocab_size=32000, hidden_size=4096, num_layers=32, num_heads=32, num_kv_heads=8, intermediate_size=14336,
         max_seq_len=32768, tie_word_embeddings=False,
     )  # fmt: skip
-    ratio = _number(learner_call(sequences_matching_weights, mixtral, 8, 2, 32768, 2), "the ratio")
+    ratio = as_number(learner_call(sequences_matching_weights, mixtral, 8, 2, 32768, 2), "the ratio")
     return f"Mixtral 8x7B in bf16: the weights weigh as much as {ratio:.1f} caches of 32,768 tokens."
 
 
@@ -228,12 +204,12 @@ def _check_attention_half_context(attention_half_context) -> str:
             f"attention_half_context for {c.num_layers} layers, {c.num_heads} heads of {c.head_dim}, "
             f"hidden {c.hidden_size}, vocabulary {c.vocab_size:,}"
         )
-        got = _number(learner_call(attention_half_context, c), what)
+        got = as_number(learner_call(attention_half_context, c), what)
         _not_rounded(got, want, what)
         expect_number(got, want, what, rel=1e-6, suspects=suspects)
         checked += 1
     qwen = ModelConfig.from_preset("qwen2.5-7b")
-    half = _number(learner_call(attention_half_context, qwen), "the context")
+    half = as_number(learner_call(attention_half_context, qwen), "the context")
     return f"Qwen2.5-7B: {half:,.0f} tokens, against a context window of {qwen.max_seq_len:,}."
 
 
@@ -280,13 +256,13 @@ def _check_break_even_tokens(break_even_tokens) -> str:
         if not _distinct(want, suspects, 1e-6):
             continue
         what = f"break_even_tokens({n_small:.4g}, {d_small:.4g}, {n_large:.4g}, {d_large:.4g})"
-        got = _number(learner_call(break_even_tokens, n_small, d_small, n_large, d_large), what)
+        got = as_number(learner_call(break_even_tokens, n_small, d_small, n_large, d_large), what)
         _not_rounded(got, want, what)
         expect_number(got, want, what, rel=1e-6, suspects=suspects)
         checked += 1
     n8, d8 = 8_030_261_248, 15e12  # Llama 3 8B and its 15T tokens (section 5)
     n_opt, d_opt = _compute_optimal(E + A / n8**ALPHA + B / d8**BETA)
-    tokens = _number(learner_call(break_even_tokens, n8, d8, n_opt, d_opt), "the tokens served")
+    tokens = as_number(learner_call(break_even_tokens, n8, d8, n_opt, d_opt), "the tokens served")
     return (
         f"Llama 3 8B on 15T tokens against the compute-optimal {n_opt / 1e9:.1f}B on {d_opt / 1e12:.2f}T "
         f"of the same fitted loss: the same total compute after {tokens / 1e12:.1f}T tokens served."

@@ -75,6 +75,19 @@ def expect_equal(got, want, what: str = "the answer", *, suspects: Mapping[str, 
     raise Wrong(f"{what} is {got!r}; that is not it")
 
 
+def as_number(value, what: str, kind: str = "a number") -> float:
+    """The learner's value as a float (a Python or NumPy number, or a one-element tensor); Wrong
+    saying `what` should be `kind` otherwise."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, (int, float, torch.Tensor)):
+        value = item()  # a NumPy scalar
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Wrong(f"{what} should be {kind}, got {type(value).__name__}")
+    return float(value)
+
+
 def expect_number(
     got, want: float, what: str = "the answer", *, rel: float = 1e-3, suspects: Mapping[str, float] | None = None
 ) -> None:
