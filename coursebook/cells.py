@@ -92,29 +92,52 @@ def merge_streams(outputs: list) -> list:
     return merged
 
 
-def _strip_by_tokens(src: str) -> list[str] | None:
+_LINE_STARTS = (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.COMMENT)
+
+
+def _blank(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> None:
+    (r0, c0), (r1, c1) = start, end
+    if r0 == r1:
+        lines[r0 - 1] = lines[r0 - 1][:c0] + " " * (c1 - c0) + lines[r0 - 1][c1:]
+        return
+    lines[r0 - 1] = lines[r0 - 1][:c0]
+    for r in range(r0, r1 - 1):
+        lines[r] = ""
+    lines[r1 - 1] = " " * c1 + lines[r1 - 1][c1:]
+
+
+def _strip_by_tokens(src: str, docstrings: bool = False) -> list[str] | None:
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(src).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return None
     lines = src.splitlines()
-    for tok in tokens:
+    for i, tok in enumerate(tokens):
         if tok.type == tokenize.COMMENT:
             row, col = tok.start
             lines[row - 1] = lines[row - 1][:col]
+        elif docstrings and tok.type == tokenize.STRING:
+            # A string that is a whole statement (a docstring) is prose, like a comment.
+            before = next((t for t in reversed(tokens[:i]) if t.type not in (tokenize.NL, tokenize.COMMENT)), None)
+            after = next((t for t in tokens[i + 1 :] if t.type != tokenize.COMMENT), None)
+            starts = before is None or before.type in _LINE_STARTS
+            ends = after is None or after.type in (tokenize.NEWLINE, tokenize.ENDMARKER)
+            if starts and ends:
+                _blank(lines, tok.start, tok.end)
     return lines
 
 
-def strip_comments(src: str) -> list[str]:
-    """Lines of a code cell without comments, trailing spaces and blank lines. Comments are found
+def strip_comments(src: str, docstrings: bool = False) -> list[str]:
+    """Lines of a code cell without comments, trailing spaces and blank lines (and without
+    docstrings, i.e. strings that are a whole statement, when `docstrings`). Comments are found
     by `tokenize`, so a `#` inside a string is kept; IPython magics are transformed to Python
     first when the raw cell does not tokenize."""
-    lines = _strip_by_tokens(src)
+    lines = _strip_by_tokens(src, docstrings)
     if lines is None:
         try:
             from IPython.core.inputtransformer2 import TransformerManager
 
-            lines = _strip_by_tokens(TransformerManager().transform_cell(src))
+            lines = _strip_by_tokens(TransformerManager().transform_cell(src), docstrings)
         except Exception:  # not valid IPython either
             lines = None
     if lines is None:  # neither Python nor IPython: compare it as it is

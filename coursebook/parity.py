@@ -2,7 +2,7 @@
 
 For each chapter (notebooks/zh/X.ipynb and notebooks/en/X.ipynb) it compares:
   * the file sets of the two editions (every chapter exists in both);
-  * the code cells, in order, with Python comments removed (by `tokenize`, so a `#` inside a
+  * the code cells, in order, with Python comments and docstrings removed (by `tokenize`, so a `#` inside a
     string is kept), trailing spaces and blank lines ignored; IPython magics are transformed
     to Python first when the raw cell does not tokenize;
   * the tags of every code cell, and the tags of the tagged markdown cells, in order;
@@ -107,7 +107,7 @@ def render(nb, sanitize, images: str) -> tuple[list[str], list[str]]:
         if cell.cell_type == "code":
             k += 1
             code.append(f"code cell {k} tags={tags}")
-            code += ["    " + line for line in strip_comments(cell.source)]
+            code += ["    " + line for line in strip_comments(cell.source, docstrings=True)]
             outputs.append(f"code cell {k} outputs:")
             outputs += render_outputs(cell, sanitize, images)
         elif tags:

@@ -9,10 +9,13 @@ with code, math, link targets and HTML tags blanked (coursebook.prose). Rules:
   citation     "et al." / "等人" -> "等"; "Kaplan 等 2020" -> "Kaplan 等，2020"
   decrease     a decrease written as a multiple ("少 10 倍", "便宜 22–25 倍", "下降 1.19 倍"):
                write "1/10" or "只有……的十分之一"
-  range        a numeric range with a hyphen outside quotations ("0-3") -> en dash ("0–3")
+  range        a numeric range with a hyphen ("0-3") -> en dash ("0–3")
   convention   the chapters' fixed phrases: 学习目标, the folded-answer prompt, "练习 N 参考答案"
   cjk-break    a line break between two Chinese characters inside a paragraph: the book joins
                them, but Jupyter and Colab show a space there
+
+The term, citation, decrease and range rules skip quotations (“…”, 「…」): a quotation of the
+source notes keeps the notes' own words.
 
     coursebook zh-style              # counts per file and rule; exit 0
     coursebook zh-style --details    # and every finding with its line and the fix
@@ -163,15 +166,16 @@ def check_piece(piece: Piece) -> list[Finding]:
     def add(offset: int, rule: str, text: str, fix: str):
         findings.append(Finding(piece.path, piece.where, piece.line_of(offset), rule, text, fix))
 
+    # A quotation is quoted verbatim (the source notes' own words): the rules of our voice skip it.
+    unquoted = QUOTE.sub(lambda m: " " * len(m.group()), prose)
     for term in TERMS:
-        for m in re.finditer(term.forbidden, prose):
+        for m in re.finditer(term.forbidden, unquoted):
             add(m.start(), "term", m.group(), f"write {term.preferred} ({term.meaning})")
     for pattern, fix in CITATION:
-        for m in pattern.finditer(prose):
+        for m in pattern.finditer(unquoted):
             add(m.start(), "citation", m.group(), fix)
-    for m in DECREASE.finditer(prose):
+    for m in DECREASE.finditer(unquoted):
         add(m.start(), "decrease", m.group(), "a decrease is not 'X 倍': write 1/10, or 只有……的十分之一")
-    unquoted = QUOTE.sub(lambda m: " " * len(m.group()), prose)
     for m in RANGE.finditer(_front_matter_blanked(piece, unquoted)):
         left, right = m.group(1), m.group(2)
         if len(right) == 4 and right[:2] in ("19", "20") and len(left) >= 3:

@@ -169,7 +169,8 @@ class Cells:
                         f"notebooks/{self.edition}/{self.name}.ipynb has {len(code)} code cells: the editions "
                         "are out of step (coursebook parity)"
                     )
-                if strip_comments(code[k].source) != strip_comments(en_code[k].source):
+                ours, en = (strip_comments(c.source, docstrings=True) for c in (code[k], en_code[k]))
+                if ours != en:
                     raise LookupError(
                         f"cell {cell_id} is code cell {k + 1} of notebooks/en/{self.name}.ipynb, but that code "
                         f"cell of notebooks/{self.edition}/{self.name}.ipynb holds other code: the editions are "

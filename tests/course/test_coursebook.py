@@ -115,3 +115,17 @@ def test_no_pythonpath_set_by_the_tests_and_scripts():
         if setting.search(line)
     ]
     assert not found, f"PYTHONPATH is set in {found}: minigpt and coursebook are installed (pip install -e)"
+
+
+def test_parity_reads_docstrings_as_prose_but_strings_as_code():
+    from coursebook.cells import strip_comments
+
+    en = 'def f(x):\n    """Return x twice."""\n    return 2 * x  # twice\n\n"""About f."""\ns = "a value"\n'
+    zh = 'def f(x):\n    """返回 x 的两倍，\n    跨两行。"""\n    return 2 * x  # 两倍\n\n"""关于 f。"""\n'
+    zh += 's = "a value"\n'
+    assert strip_comments(en, docstrings=True) == strip_comments(zh, docstrings=True)
+    assert strip_comments(en, docstrings=True) == ["def f(x):", "    return 2 * x", 's = "a value"']
+    assert strip_comments(en) != strip_comments(zh)  # the grader's "as given" keeps docstrings
+    # a string that is an argument or a value is code: a translated one is a difference
+    assert strip_comments('print("Hello")', docstrings=True) != strip_comments('print("你好")', docstrings=True)
+    assert strip_comments('s = """a"""', docstrings=True) != strip_comments('s = """乙"""', docstrings=True)

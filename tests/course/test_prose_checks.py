@@ -72,6 +72,7 @@ def test_each_zh_rule_fires(bad, rule):
         "（Kaplan 等，2020）；Kaplan 等（2020）发现",
         "快 3 倍；用时是它的 4 倍",
         "查询头 0–3 共用；源笔记说“5-10%”；Qwen2.5-0.5B；IEEE 754-2019",
+        "源笔记写道：“537M 次操作（慢2倍）”，“Kaplan et al.”，“用小部件”",  # quoted verbatim
         "`nats` 和 `0-3` 在代码里",
         "## 学习目标\n\n<summary>答案（先自己猜，再点开）</summary>\n<summary>练习 2 参考答案</summary>",
         "第一段。\n\n第二段。",
