@@ -15,8 +15,9 @@ For each chapter (notebooks/zh/X.ipynb and notebooks/en/X.ipynb) it compares:
     not tagged skip-execution has an execution count, and the counts are 1, 2, 3, ...;
   * the same (code, tags, outputs) for the student edition, student/zh and student/en;
   * the fact-check boxes (block quotes starting "> **Fact check FC-NN-M**" or "> **核查 FC-NN-M**")
-    of the two editions, and that each one is listed
-    in both fact-check log pages (book/zh/fact_check.md, book/en/fact_check.md) and vice versa.
+    of the two editions: numbered in reading order (a chapter's boxes are FC-NN-1, FC-NN-2, ... as
+    they appear, NN its own number), and each one listed in both fact-check log pages
+    (book/zh/fact_check.md, book/en/fact_check.md) and vice versa.
 
 Images are compared by hash because `make notebooks` executes both editions in one environment:
 identical code then yields identical PNG bytes (matplotlib writes no timestamp), and a hash is the
@@ -138,6 +139,19 @@ def fact_check_ids(nb) -> set[str]:
     return {m for c in nb.cells if c.cell_type == "markdown" for m in FC_BOX.findall(c.source)}
 
 
+def box_order(nb, chapter: str) -> list[str]:
+    """FC-NN-M is the M-th box of chapter NN: a reader meets the boxes, and the log (sorted by id) lists
+    them, in one order. `chapter` is the notebook's number, "03" for 03_tokens.ipynb."""
+    found = [m for c in nb.cells if c.cell_type == "markdown" for m in FC_BOX.findall(c.source)]
+    expected = [f"FC-{chapter}-{m}" for m in range(1, len(found) + 1)]
+    if found == expected:
+        return []
+    return [
+        f"fact-check boxes in reading order are {found}, not {expected}: "
+        "renumber them (the chapter, the log and every reference)"
+    ]
+
+
 def student_parity(folder: Path, sanitize, images: str) -> list[str]:
     """The student edition (coursebook student) in lockstep too: its zh and en notebooks have the same
     code cells, tags and outputs. Its execution counts have gaps (the solution cells are gone)."""
@@ -207,7 +221,7 @@ def main(argv=None) -> int:
         if oa != ob:
             failures.append(f"{name}: outputs differ (after nbval_sanitize.cfg):\n" + diff(oa, ob, rel(pa), rel(pb)))
         for path, nb in ((pa, na), (pb, nb_)):
-            for problem in run_order(nb):
+            for problem in run_order(nb) + box_order(nb, name[:2]):
                 failures.append(f"{rel(path)}: {problem}")
         ids[a] |= fact_check_ids(na)
         ids[b] |= fact_check_ids(nb_)
