@@ -6,6 +6,8 @@
                                                       minigpt.generate's greedy decoding, in fewer passes
     ex3  sequences_that_fit(config, free_bytes, tokens, dtype_bytes)
                                                       how many sequences' KV caches fit in free memory
+    ex4  decode_speed_limit(config, weight_bytes, cache_bytes, context, bandwidth, batch)
+                                                      the most tokens per second memory bandwidth allows
 
 Inputs are drawn with local generators (torch.Generator, random.Random), so the notebook's random
 state is untouched. Exercise 2 runs the shipped course model (loaded once, on the CPU) on copy
@@ -22,7 +24,7 @@ import torch
 from ..config import ModelConfig
 from ..counting import count_parameters, kv_cache_bytes_per_token
 from . import Exercise, Wrong, learner_call
-from .compare import as_tensor, expect_equal
+from .compare import as_tensor, expect_equal, expect_number
 from .fresh import fresh_generator as _fresh_generator
 from .fresh import fresh_seed as _fresh_seed
 from .fresh import randint as _randint
@@ -321,6 +323,70 @@ def _check_sequences_that_fit(sequences_that_fit) -> str:
     return f"Qwen2.5-7B on 80 GiB, bf16, 2,048 tokens: {int(gqa):,} sequences; with 28 KV heads, {int(mha):,}."
 
 
+# ---- exercise 4: the bandwidth bound on decoding ----------------------------------------------
+
+
+def _speed_limit(
+    c: ModelConfig,
+    weight_bytes,
+    cache_bytes,
+    context,
+    bandwidth,
+    batch,
+    *,
+    heads=None,
+    bits=1,
+    cache=True,
+    own_cache=True,
+    per_row=True,
+) -> float:
+    """batch x bandwidth / (weights + batch x each row's cache) as specified (defaults), or a mistake."""
+    weights = count_parameters(c).total * weight_bytes * bits
+    per_token = kv_cache_bytes_per_token(c, cache_bytes * bits)
+    if heads is not None:
+        per_token = per_token // c.num_kv_heads * heads
+    cache_read = (batch if own_cache else 1) * context * per_token if cache else 0
+    return (batch if per_row else 1) * bandwidth / (weights + cache_read)
+
+
+def _check_decode_speed_limit(decode_speed_limit) -> str:
+    g = _fresh_generator()
+    checked = 0
+    while checked < 5:
+        c = _random_config(g)
+        weight_bytes = [0.5, 1, 2, 4][_randint(g, 0, 3)]
+        cache_bytes = [1, 2, 4][_randint(g, 0, 2)]
+        context = [256, 1024, 2048, 4096, 32768][_randint(g, 0, 4)] + _randint(g, 0, 999)
+        bandwidth = _randint(g, 20, 3350) * 1e9  # bytes per second: a laptop's DRAM to an H100's HBM3
+        batch = [2, 4, 8, 16, 32, 64, 128][_randint(g, 0, 6)]
+        args = (c, weight_bytes, cache_bytes, context, bandwidth, batch)
+        want = _speed_limit(*args)
+        suspects = {
+            "bytes, not bits: weight_bytes and cache_bytes are already bytes per number": _speed_limit(*args, bits=8),
+            "every step also reads the KV cache, context tokens of it for each row": _speed_limit(*args, cache=False),
+            "each row reads its own cache: the cache bytes grow with the batch": _speed_limit(*args, own_cache=False),
+            "a step makes one token for each row: multiply by the batch": _speed_limit(*args, per_row=False),
+            "the cache stores the KV heads only (num_kv_heads), not the query heads": _speed_limit(
+                *args, heads=c.num_heads
+            ),
+            "that is seconds per token: the bound is tokens per second, bandwidth / bytes": 1 / want,
+        }
+        values = [want, *suspects.values()]
+        if any(abs(a - b) <= 1e-2 * abs(b) for i, a in enumerate(values) for b in values[i + 1 :]):
+            continue  # a draw where two answers are close cannot tell them apart
+        got = learner_call(decode_speed_limit, *args)
+        what = (
+            f"decode_speed_limit for {count_parameters(c).total / 1e9:.2f}B parameters at {weight_bytes} bytes, "
+            f"{c.num_layers} layers x {c.num_kv_heads} KV heads x {c.head_dim}, {context} tokens, batch {batch}, "
+            f"{bandwidth / 1e9:.0f} GB/s"
+        )
+        expect_number(got, want, what, suspects=suspects)
+        checked += 1
+    qwen = ModelConfig.from_preset("qwen2.5-7b")
+    one, many = (float(learner_call(decode_speed_limit, qwen, 2, 2, 2048, 3.35e12, b)) for b in (1, 64))
+    return f"Qwen2.5-7B, bf16, 2,048 tokens, 3.35 TB/s: at most {one:,.0f} tokens/s at batch 1, {many:,.0f} at 64."
+
+
 ex1 = Exercise(
     8,
     1,
@@ -353,5 +419,18 @@ ex3 = Exercise(
         "A sequence costs that times its number of tokens; how many whole sequences fit in free_bytes?",
         "per_sequence = 2 * config.num_layers * config.num_kv_heads * config.head_dim * dtype_bytes * tokens; "
         "return free_bytes // per_sequence",
+    ],
+)
+ex4 = Exercise(
+    8,
+    4,
+    _check_decode_speed_limit,
+    [
+        "One decode step reads every parameter once and, for each row, that row's whole KV cache; it makes one "
+        "token per row.",
+        "Bytes per step: count_parameters(config).total * weight_bytes + batch * context * "
+        "kv_cache_bytes_per_token(config, cache_bytes).",
+        "return batch * bandwidth / (count_parameters(config).total * weight_bytes + batch * context * "
+        "kv_cache_bytes_per_token(config, cache_bytes))",
     ],
 )

@@ -4,6 +4,8 @@ logits warpers; speculative decoding: a loop written here; the KV cache: bytes o
 
 import pytest
 import torch
+from minigpt import MiniGPT
+from minigpt.cache import KVCache
 from minigpt.exercises import CORRECT, NOT_ATTEMPTED, WRONG, ch08
 from transformers.generation.logits_process import MinPLogitsWarper, TemperatureLogitsWarper
 
@@ -181,4 +183,71 @@ def test_ex3_correct_and_its_note_has_qwen():
 )
 def test_ex3_names_the_mistake(wrong, phrase):
     result = ch08.ex3.check(wrong)
+    assert result.status == WRONG and phrase in result.message, result.message
+
+
+# ---- exercise 4: decode_speed_limit -------------------------------------------------------------
+
+
+def bytes_of_real_tensors(config, weight_bytes, cache_bytes, context):
+    """Bytes one decode step of one row reads, counted from tensors: the parameters of the built
+    model (meta device, no memory) and minigpt's cache for one token, times `context`."""
+    with torch.device("meta"):
+        n_params = sum(p.numel() for p in MiniGPT(config).parameters())
+    cache = KVCache(config, 1, max_len=1, device="meta", dtype=torch.float32)
+    return n_params * weight_bytes, cache.nbytes // 4 * cache_bytes * context
+
+
+def limit_by_tensors(config, weight_bytes, cache_bytes, context, bandwidth, batch=1):
+    """Correct, from real tensors' sizes: batch tokens per step, each step reading the weights once
+    and every row's cache."""
+    weights, one_cache = bytes_of_real_tensors(config, weight_bytes, cache_bytes, context)
+    return batch * bandwidth / (weights + batch * one_cache)
+
+
+def limit_in_bits(config, weight_bytes, cache_bytes, context, bandwidth, batch=1):
+    return limit_by_tensors(config, 8 * weight_bytes, 8 * cache_bytes, context, bandwidth, batch)
+
+
+def limit_without_cache(config, weight_bytes, cache_bytes, context, bandwidth, batch=1):
+    weights, _ = bytes_of_real_tensors(config, weight_bytes, cache_bytes, context)
+    return batch * bandwidth / weights
+
+
+def limit_one_cache(config, weight_bytes, cache_bytes, context, bandwidth, batch=1):
+    weights, one_cache = bytes_of_real_tensors(config, weight_bytes, cache_bytes, context)
+    return batch * bandwidth / (weights + one_cache)
+
+
+def limit_one_token_per_step(config, weight_bytes, cache_bytes, context, bandwidth, batch=1):
+    return limit_by_tensors(config, weight_bytes, cache_bytes, context, bandwidth, batch) / batch
+
+
+def seconds_per_token(config, weight_bytes, cache_bytes, context, bandwidth, batch=1):
+    return 1 / limit_by_tensors(config, weight_bytes, cache_bytes, context, bandwidth, batch)
+
+
+def test_ex4_starter_is_not_attempted():
+    assert ch08.ex4.check(starter).status == NOT_ATTEMPTED
+
+
+def test_ex4_correct_by_tensors_and_its_note_has_qwen():
+    result = ch08.ex4.check(limit_by_tensors)
+    assert result.status == CORRECT, result.message
+    # 3.35e12 / (7,615,616,512 x 2 + 2,048 x 57,344 bytes), worked out by hand
+    assert "at most 218 tokens/s at batch 1" in result.message, result.message
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (limit_in_bits, "not bits"),
+        (limit_without_cache, "also reads the KV cache"),
+        (limit_one_cache, "each row reads its own cache"),
+        (limit_one_token_per_step, "one token for each row"),
+        (seconds_per_token, "seconds per token"),
+    ],
+)
+def test_ex4_names_the_mistake(wrong, phrase):
+    result = ch08.ex4.check(wrong)
     assert result.status == WRONG and phrase in result.message, result.message
