@@ -4,10 +4,12 @@
     ex2  pool_kv_heads(weight, num_kv_heads, new_kv_heads)
                                                       Ainslie et al.'s mean-pooling of key/value heads (GQA/MQA)
     ex3  kv_bytes_per_token(config, dtype_bytes)     the KV cache of one token
+    ex4  mla_cache_bytes(num_layers, num_heads, kv_lora_rank, qk_rope_head_dim, dtype_bytes)
+                                                      multi-head latent attention's cache of one token
 
 Exercise 1 runs small models with random weights (the course model's heads, 8 of 32, and 2 to 4
 layers) and compares with the attention output set to zero by a hook; exercise 2 compares with a
-loop over the groups; exercise 3 with minigpt.counting. Inputs are drawn with a local
+loop over the groups; exercises 3 and 4 with minigpt.counting. Inputs are drawn with a local
 torch.Generator, and the models are built under torch.random.fork_rng, so the notebook's random
 state is untouched.
 """
@@ -21,7 +23,7 @@ from typing import cast
 import torch
 
 from ..config import ModelConfig
-from ..counting import kv_cache_bytes_per_token
+from ..counting import kv_cache_bytes_per_token, latent_attention
 from ..model import Block, MiniGPT
 from . import Exercise, Wrong, learner_call
 from .compare import as_tensor, expect_close, expect_equal
@@ -257,6 +259,47 @@ def _check_kv_bytes_per_token(kv_bytes_per_token) -> str:
     return f"Qwen2.5-7B in bf16: {int(per_token):,} bytes per token; compare with what you wrote down first."
 
 
+# ---- exercise 4: multi-head latent attention's cache per token ----------------------------------
+
+
+def _check_mla_cache_bytes(mla_cache_bytes) -> str:
+    g = torch.Generator().manual_seed(_fresh_seed())
+    checked = 0
+    while checked < 6:
+        layers, heads = _randint(g, 2, 96), _choice(g, [8, 16, 32, 64, 128])
+        d_c, rope = 64 * _randint(g, 2, 12), _choice(g, [16, 32, 64])
+        dtype_bytes = _choice(g, [1, 2, 4])
+        config = ModelConfig(
+            vocab_size=1000, hidden_size=1024, num_layers=layers, num_heads=heads, num_kv_heads=heads, head_dim=128
+        )
+        want = latent_attention(config, d_c, rope, bytes_per_value=dtype_bytes).cache_bytes_per_token
+        suspects = {
+            "the rotary key is missing: besides the latent c_KV, every layer caches one rotary key of "
+            "qk_rope_head_dim numbers": layers * d_c * dtype_bytes,
+            "that counts the latent for every head: the latent is one vector per token and layer, which "
+            "all heads share": layers * heads * (d_c + rope) * dtype_bytes,
+            "that counts a rotary key per head: DeepSeek-V2 caches one rotary key per layer, shared by all "
+            "heads (only the queries have one per head)": layers * (d_c + heads * rope) * dtype_bytes,
+            "the factor 2 belongs to K and V of ordinary attention: MLA caches one latent from which both "
+            "are projected": 2 * layers * (d_c + rope) * dtype_bytes,
+            "that is one layer's cache: every layer has its own latent and rotary key": (d_c + rope) * dtype_bytes,
+            "that counts numbers, not bytes: multiply by dtype_bytes": layers * (d_c + rope),
+        }
+        values = [want, *suspects.values()]
+        if len(set(values)) < len(values):
+            continue  # a draw where two answers coincide cannot tell them apart
+        what = f"mla_cache_bytes({layers}, {heads}, {d_c}, {rope}, {dtype_bytes})"
+        got = learner_call(mla_cache_bytes, layers, heads, d_c, rope, dtype_bytes)
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = got.item()
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            raise Wrong(f"{what} should be a number of bytes, got {type(got).__name__}")
+        expect_equal(got, want, what, suspects=suspects)
+        checked += 1
+    per_token = learner_call(mla_cache_bytes, 60, 128, 512, 64, 2)
+    return f"DeepSeek-V2 in bf16: {int(per_token):,} bytes per token; compare with what you wrote down first."
+
+
 ex1 = Exercise(
     5,
     1,
@@ -291,5 +334,17 @@ ex3 = Exercise(
         "A key is head_dim numbers; the model has num_kv_heads key/value heads (not num_heads) in each of "
         "num_layers layers.",
         "return 2 * config.num_layers * config.num_kv_heads * config.head_dim * dtype_bytes",
+    ],
+)
+ex4 = Exercise(
+    5,
+    4,
+    _check_mla_cache_bytes,
+    [
+        "Per token and layer, MLA caches the latent c_KV (kv_lora_rank numbers) and one rotary key "
+        "(qk_rope_head_dim numbers); keys and values of every head are projected up from the latent.",
+        "num_heads does not enter: the latent and the rotary key are shared by all heads, and there is no "
+        "separate K and V to count twice.",
+        "return num_layers * (kv_lora_rank + qk_rope_head_dim) * dtype_bytes",
     ],
 )

@@ -156,3 +156,44 @@ def test_ex3_correct():
 def test_ex3_names_the_mistake(wrong, phrase):
     result = ch05.ex3.check(wrong)
     assert result.status == WRONG and phrase in result.message, result.message
+
+
+# ---- exercise 4: mla_cache_bytes ------------------------------------------------------------------
+
+
+def latent_and_rope_tensors(num_layers, num_heads, kv_lora_rank, qk_rope_head_dim, dtype_bytes=2):
+    """What a token leaves in MLA's cache, as tensors on the meta device (one latent and one shared
+    rotary key per layer): their bytes."""
+    dtype = {1: torch.int8, 2: torch.bfloat16, 4: torch.float32}[dtype_bytes]
+    latent = torch.empty(num_layers, 1, kv_lora_rank, dtype=dtype, device="meta")
+    rope_key = torch.empty(num_layers, 1, qk_rope_head_dim, dtype=dtype, device="meta")
+    return (latent.numel() + rope_key.numel()) * latent.element_size()
+
+
+def test_ex4_starter_is_not_attempted():
+    assert ch05.ex4.check(starter).status == NOT_ATTEMPTED
+
+
+def test_ex4_correct():
+    result = ch05.ex4.check(latent_and_rope_tensors)
+    assert result.status == CORRECT, result.message
+    # DeepSeek-V2: (512 + 64) x 60 layers x 2 bytes, the paper's (d_c + d_h^R) l in bf16
+    assert "69,120 bytes per token" in result.message
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (lambda n, h, c, r, b=2: n * c * b, "rotary key is missing"),
+        (lambda n, h, c, r, b=2: n * h * (c + r) * b, "latent for every head"),
+        (lambda n, h, c, r, b=2: n * (c + h * r) * b, "rotary key per head"),
+        (lambda n, h, c, r, b=2: 2 * n * (c + r) * b, "K and V of ordinary attention"),
+        (lambda n, h, c, r, b=2: (c + r) * b, "one layer's cache"),
+        (lambda n, h, c, r, b=2: n * (c + r), "numbers, not bytes"),
+        (lambda n, h, c, r, b=2: 2 * n * h * 128 * b, "that is not it"),  # multi-head attention's cache
+    ],
+    ids=["no-rope", "per-head", "rope-per-head", "k-and-v", "one-layer", "numbers", "mha"],
+)
+def test_ex4_names_the_mistake(wrong, phrase):
+    result = ch05.ex4.check(wrong)
+    assert result.status == WRONG and phrase in result.message, result.message
