@@ -1,14 +1,16 @@
 """Learner pages show no authoring words: how the course was made is not what a learner reads.
 
 It reads what learners read, in both editions: the chapters' markdown cells and code comments,
-the slides (kit/slides), the quizzes (kit/quizzes); the worksheets are printed from these. Code,
+the slides (kit/slides), the quizzes (kit/quizzes), and the book's learner pages (the preface,
+the glossary, the fact-check log, the model card; book/<edition>/*.md but the instructor pages);
+the worksheets are printed from these. Code,
 math and link targets are blanked first (coursebook.prose), so a link to a fact-check entry or a
 file name in code is not a finding. Rules:
 
   seed          the source notes by their file names: "Seed 004 (Q7)", "seed 003", "种子笔记"
                 (say "the source notes" / "源笔记", and what they say)
   fact-check    a fact-check id (FC-06-3) anywhere but the first line of its own box
-                ("**Fact check FC-06-3**") and link targets
+                ("**Fact check FC-06-3**"), the first column of the fact-check log and link targets
   tool          the course's tools by name: scripts/..., coursebook, make <a target>, nbval,
                 _config.yml, a path under book/_data or .github
   making        words about how the page was made: CI, committed outputs, re-executed, the
@@ -27,6 +29,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from .book import ROOT, rel
 from .prose import Piece, chapter_pieces, prose_only, quiz_pieces, slide_pieces
 
 RULES = {
@@ -45,6 +48,9 @@ RULES = {
 }
 # The first line of a fact-check box names its id: "> **Fact check FC-06-3**" / "> **核查 FC-06-3**".
 BOX_FIRST_LINE = re.compile(r"^>?\s*\*\*(?:Fact check|核查) FC-\d\d-\d+\*\*", re.M)
+# A row of the fact-check log names its box in the first column: "| FC-06-3 | ...".
+LOG_ROW = re.compile(r"^\|\s*(FC-\d\d-\d+)\s*\|", re.M)
+LEARNER_PAGES = ("preface.md", "glossary.md", "fact_check.md", "model_card.md")
 
 
 @dataclass
@@ -59,19 +65,27 @@ class Finding:
 def check_piece(piece: Piece) -> list[Finding]:
     prose = prose_only(piece.text)
     allowed = {m.start() for m in BOX_FIRST_LINE.finditer(piece.text)}
+    log_ids = {m.start(1) for m in LOG_ROW.finditer(piece.text)}
     findings = []
     for rule, pattern in RULES.items():
         for m in pattern.finditer(prose):
             if rule == "fact-check":
                 line_start = prose.rfind("\n", 0, m.start()) + 1
-                if line_start in allowed:
+                if line_start in allowed or m.start() in log_ids:
                     continue
             findings.append(Finding(piece.path, piece.where, piece.line_of(m.start()), rule, m.group()))
     return findings
 
 
+def learner_pages(edition: str) -> list[Piece]:
+    paths = [ROOT / "book" / edition / name for name in LEARNER_PAGES]
+    return [Piece(rel(p), "", p.read_text(encoding="utf-8"), "page") for p in paths if p.is_file()]
+
+
 def pieces() -> list[Piece]:
-    return [p for ed in ("en", "zh") for p in chapter_pieces(ed) + slide_pieces(ed) + quiz_pieces(ed)]
+    return [
+        p for ed in ("en", "zh") for p in chapter_pieces(ed) + slide_pieces(ed) + quiz_pieces(ed) + learner_pages(ed)
+    ]
 
 
 def chapter_of(path: str) -> str:

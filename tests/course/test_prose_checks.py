@@ -133,7 +133,18 @@ def test_each_authoring_rule_fires(bad, rule):
         "make the experiments bigger",
         "`scripts/x.py` in code",
         "fix the random seed 0 first",
+        "| FC-06-3 | [6](../../notebooks/en/06_rope.ipynb) | notes on design questions, Q7 | ... |",  # a log row
     ],
 )
 def test_authoring_rules_stay_quiet_on_look_alikes(good):
     assert words(good) == []
+
+
+def test_authoring_words_read_the_learner_pages_but_not_the_instructor_pages():
+    read = {p.path for p in authoring_words.pieces()}
+    for edition in ("en", "zh"):
+        for page in ("preface", "glossary", "fact_check", "model_card"):
+            assert f"book/{edition}/{page}.md" in read
+    assert not [p for p in read if "/instructor" in p]
+    # an id later in a log row is still a finding: only the row's own first column names its box
+    assert [r for r, _ in words("| FC-06-3 | corrects FC-06-2 |")] == ["fact-check"]
