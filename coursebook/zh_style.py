@@ -78,6 +78,7 @@ CONVENTIONS = [
     (re.compile(r"^#+\s*本章目标", re.M), "the objectives' heading is '## 学习目标'"),
     (re.compile(r"答案（先猜一猜，?再打开）"), "the folded answer's prompt is '答案（先自己猜，再点开）'"),
     (re.compile(r"练习 ?\d+ ?(?:的答案|的解答|的参考答案|解答)"), "a solution is named '练习 N 参考答案'"),
+    (re.compile(r"@title\s+Solution to exercise \d+"), "a solution cell's Colab title is '#@title 练习 N 参考答案'"),
 ]
 # A line break between two Chinese characters (or Chinese punctuation) inside a paragraph.
 LINE_START_BLOCK = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|#|\||>\s*$|<|```|:::|\$\$|Note:)")

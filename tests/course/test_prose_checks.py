@@ -53,6 +53,7 @@ def test_prose_only_keeps_lines_and_blanks_code():
         ("## 本章目标", "convention"),
         ("<summary>答案（先猜一猜再打开）</summary>", "convention"),
         ("<summary>练习 2 的答案</summary>", "convention"),
+        ("#@title Solution to exercise 2", "convention"),
         ("这是第一行\n第二行接着写。", "cjk-break"),
         ("> 引用的第一行，\n> 第二行。", "cjk-break"),
     ],
