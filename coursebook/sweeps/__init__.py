@@ -2,6 +2,7 @@
 
     coursebook sweep heads    chapter 5: 1 to 16 heads at one width, then GQA and MQA (sweeps/heads.py)
     coursebook sweep scale    chapter 9: loss against model size and token budget (sweeps/scale.py)
+    coursebook sweep training chapter 7: learning rate, schedule and clipping (sweeps/training.py)
 
 `make sweep-heads` and `make sweep-scale` run them niced, with the output paths the chapters
 read (minigpt/assets/experiments/, shipped with the package so Colab has them too).
@@ -21,6 +22,7 @@ from minigpt.data import PackedDataset, make_course_corpus
 SWEEPS = {
     "heads": "chapter 5: how many heads, and how many key/value heads, at the same width",
     "scale": "chapter 9: validation loss against model size and token budget",
+    "training": "chapter 7: learning rate, schedule (cosine, WSD, constant) and clipping, three seeds each",
 }
 
 
