@@ -1,4 +1,6 @@
-"""Chapter 8's exercises (inference), checked on fresh inputs against minigpt's own sampler.
+"""Chapter 8's exercises (inference), checked on fresh inputs against minigpt's own sampler. Over
+400 lines in one file, as every chapter's checks are one module: the learner's notebook imports
+`chNN` and each of its four checks needs its own reference and the mistakes it names.
 
     ex1  min_p_filter(logits, min_p, temperature)    min-p sampling's filter, after the temperature
     ex2  speculative_greedy(model, prompt_ids, n_new, k)
