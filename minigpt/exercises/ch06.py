@@ -2,6 +2,8 @@
 
     ex1  ntk_base(base, factor, dim)          the static NTK-aware base: the slowest pair turns `factor` times slower
     ex2  full_turns(head_dim, base, context)  how many pairs complete a turn within `context` positions
+    ex4  min_base(head_dim, context, k)       the smallest base at which the k slowest pairs turn less than
+                                              once within `context` positions
 
 Exercise 3 asks for an explanation (a rubric and a worked answer in the chapter), not a function.
 Each check draws its inputs with a local torch.Generator, so the notebook's random state is untouched.
@@ -117,6 +119,57 @@ def _check_full_turns(full_turns) -> str:
     )
 
 
+# ---- exercise 4: the base that keeps k pairs under one turn --------------------------------------
+
+
+def _under_one_turn(head_dim: int, base: float, context: float) -> int:
+    """Pairs whose wavelength, read from minigpt's rotary table, is longer than the context."""
+    speeds = rope_frequencies(head_dim, base)[0].double()
+    return int((2 * math.pi / speeds > context).sum())
+
+
+def _check_min_base(min_base) -> str:
+    g = _fresh_generator()
+    checked = 0
+    while checked < 5:
+        head_dim = _pick(g, [32, 64, 80, 128, 256])
+        context = round(_log_uniform(g, 256, 131072))
+        k = int(torch.randint(1, head_dim // 4 + 1, (1,), generator=g))
+        x = context / (2 * math.pi)
+        want = x ** (head_dim / (head_dim - 2 * k))
+        suspects = {
+            "a pair turns once in 2*pi/theta positions, not 1/theta: the context must be divided by 2*pi": float(
+                context ** (head_dim / (head_dim - 2 * k))
+            ),
+            "the k slowest pairs are i = d/2 - k ... d/2 - 1, so the binding one is i = d/2 - k, not i = k": x
+            ** (head_dim / (2 * k)),
+            "off by one pair: with k pairs under one turn the binding pair is i = d/2 - k "
+            "(exponent d/(d - 2k)), not i = d/2 - k + 1": x ** (head_dim / (head_dim - 2 * k + 2)),
+            "the speeds are base^(-2i/d), so the exponent is d/(2i) = d/(d - 2k); yours drops the 2": x
+            ** (head_dim / (head_dim / 2 - k)),
+        }
+        values = [want, *suspects.values()]
+        if min(abs(a / b - 1) for a in values for b in values if a is not b) < 1e-2 or want > 1e30:
+            continue  # a draw where two answers coincide cannot tell them apart
+        got = learner_call(min_base, head_dim, float(context), k)
+        expect_number(got, want, f"min_base({head_dim}, {context}, {k})", rel=1e-6, suspects=suspects)
+        # what the rule means, in minigpt's own tables: just above it k pairs, just below it k - 1
+        above, below = (
+            _under_one_turn(head_dim, want * 1.001, context),
+            _under_one_turn(head_dim, want / 1.001, context),
+        )
+        if (above, below) != (k, k - 1):
+            raise Wrong(f"minigpt's rotary table gives {above} and {below} pairs around {want:,.4g}")
+        checked += 1
+    qwen = ModelConfig.from_preset("qwen2.5-0.5b")
+    need = float(learner_call(min_base, qwen.head_dim, float(qwen.max_seq_len), 12))
+    return (
+        f"Qwen2.5-0.5B (head_dim {qwen.head_dim}, context {qwen.max_seq_len:,}): 12 pairs stay under one turn "
+        f"from base {need:,.0f}; its base is {qwen.rope_theta:,.0f}, with "
+        f"{_under_one_turn(qwen.head_dim, qwen.rope_theta, qwen.max_seq_len)} such pairs."
+    )
+
+
 ex1 = Exercise(
     6,
     1,
@@ -138,5 +191,16 @@ ex2 = Exercise(
         "is at most the context.",
         "speeds = 1 / base ** (torch.arange(0, head_dim, 2) / head_dim); "
         "return int((2 * math.pi / speeds <= context).sum())",
+    ],
+)
+ex4 = Exercise(
+    6,
+    4,
+    _check_min_base,
+    [
+        "Pair i has wavelength 2*pi * base^(2i/d). It turns less than once when that exceeds the context.",
+        "The k slowest pairs are i = d/2 - k ... d/2 - 1; the fastest of them, i = d/2 - k, is the binding "
+        "one: solve 2*pi * base^((d - 2k)/d) = context for the base.",
+        "return (context / (2 * math.pi)) ** (head_dim / (head_dim - 2 * k))",
     ],
 )

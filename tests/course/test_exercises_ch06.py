@@ -106,3 +106,54 @@ def test_ex2_names_the_mistake(wrong, phrase):
 def test_ex2_a_fraction_is_refused():
     result = ch06.ex2.check(lambda head_dim, base, context: full_turns_by_loop(head_dim, base, context) + 0.5)
     assert result.status == WRONG and "whole number" in result.message
+
+
+# ---- exercise 4: min_base --------------------------------------------------------------------
+
+
+def min_base_by_bisection(head_dim, context, k):
+    """Correct, found numerically: the base where the k-th slowest pair's wavelength reaches the context."""
+
+    def under_one_turn(base):
+        return sum(2 * math.pi * base ** (2 * i / head_dim) > context for i in range(head_dim // 2))
+
+    low, high = 1.0, 1e40
+    for _ in range(400):
+        mid = math.sqrt(low * high)
+        low, high = (low, mid) if under_one_turn(mid) >= k else (mid, high)
+    return high
+
+
+def min_base_without_two_pi(head_dim, context, k):
+    return context ** (head_dim / (head_dim - 2 * k))
+
+
+def min_base_pair_k(head_dim, context, k):
+    return (context / (2 * math.pi)) ** (head_dim / (2 * k))
+
+
+def min_base_off_by_one(head_dim, context, k):
+    return (context / (2 * math.pi)) ** (head_dim / (head_dim - 2 * k + 2))
+
+
+def test_ex4_starter_is_not_attempted():
+    assert ch06.ex4.check(starter).status == NOT_ATTEMPTED
+
+
+def test_ex4_correct_and_its_note_reads_qwen():
+    result = ch06.ex4.check(min_base_by_bisection)
+    assert result.status == CORRECT, result.message
+    assert "its base is 1,000,000, with 12 such pairs" in result.message
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (min_base_without_two_pi, "divided by 2*pi"),
+        (min_base_pair_k, "not i = k"),
+        (min_base_off_by_one, "off by one pair"),
+    ],
+)
+def test_ex4_names_the_mistake(wrong, phrase):
+    result = ch06.ex4.check(wrong)
+    assert result.status == WRONG and phrase in result.message, result.message
