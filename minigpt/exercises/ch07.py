@@ -6,10 +6,13 @@
                                                        global gradient norm, as clip_grad_norm_ does
     ex3  sorted_padding_share(lengths, batch_size)     the padding left when examples are sorted by length
                                                        before they are cut into batches
+    ex4  wsd_lr(step, max_lr, total_steps,             the warmup-stable-decay learning rate at one step,
+                warmup_steps, min_lr, decay_fraction)  as minigpt.schedule computes it
 
 Exercise 1 builds a small random model and micro-batches of different sizes with uneven loss masks,
 and compares with one big batch's cross_entropy(...).backward(); exercise 2 with
-torch.nn.utils.clip_grad_norm_ and torch.optim.SGD; exercise 3 with a count of the batches. Inputs are
+torch.nn.utils.clip_grad_norm_ and torch.optim.SGD; exercise 3 with a count of the batches; exercise 4
+with minigpt.schedule.Schedule("wsd") at every step of fresh schedules. Inputs are
 drawn with a local torch.Generator and the model is built under torch.random.fork_rng, so the
 notebook's random state is untouched.
 """
@@ -17,6 +20,7 @@ notebook's random state is untouched.
 from __future__ import annotations
 
 import copy
+import math
 from contextlib import contextmanager
 
 import torch
@@ -25,6 +29,7 @@ import torch.nn.functional as F
 from ..config import ModelConfig
 from ..data import IGNORE_INDEX
 from ..model import MiniGPT
+from ..schedule import Schedule
 from . import Exercise, Wrong, learner_call
 from .compare import as_number, as_tensor, expect_close, expect_number
 from .fresh import choice as _choice
@@ -270,6 +275,66 @@ def _check_sorted_padding_share(sorted_padding_share) -> str:
     return "Sorting leaves each batch with examples of nearly one length: little padding."
 
 
+# ---- exercise 4: the warmup-stable-decay schedule ----------------------------------------------
+
+
+def _wsd(step, max_lr, total, warmup, min_lr, fraction, *, of_rest=False, cosine=False, from_zero=False, floor=None):
+    """WSD written out, with switches for the mistakes the check names (all off: minigpt's rule)."""
+    decay = max(1, round(fraction * ((total - warmup) if of_rest else total)))
+    start, low = total - decay, min_lr if floor is None else floor
+    if step < warmup:
+        return max_lr * (step if from_zero else step + 1) / warmup
+    if step >= total:
+        return low
+    if step < start:
+        return max_lr
+    p = (step - start) / decay
+    return low + (max_lr - low) * (1 + math.cos(math.pi * p)) / 2 if cosine else max_lr - (max_lr - low) * p
+
+
+def _check_wsd_lr(wsd_lr) -> str:
+    g = _fresh_generator()
+    checked = 0
+    while checked < 4:
+        total = _randint(g, 40, 400)
+        warmup = _randint(g, 1, total // 10)
+        fraction = _choice(g, [0.1, 0.2, 0.25, 0.3])
+        max_lr = _choice(g, [1e-3, 3e-3, 1e-2])
+        min_lr = max_lr * _choice(g, [0.0, 0.1, 0.2])
+        args = (max_lr, total, warmup, min_lr, fraction)
+        steps = range(total + 3)
+        schedule = Schedule("wsd", max_lr, total, warmup, min_lr, fraction)
+        want = torch.tensor([schedule(s) for s in steps], dtype=torch.float64)
+        assert torch.allclose(want, torch.tensor([_wsd(s, *args) for s in steps], dtype=torch.float64))
+        what = (
+            f"wsd_lr(step, max_lr={max_lr:g}, total_steps={total}, warmup_steps={warmup}, "
+            f"min_lr={min_lr:g}, decay_fraction={fraction})"
+        )
+        suspects = {
+            f"the decay takes decay_fraction of all {total} steps, not of the steps after the warmup": (
+                torch.tensor([_wsd(s, *args, of_rest=True) for s in steps], dtype=torch.float64)
+            ),
+            "WSD's final decay is a straight line from max_lr to min_lr, not a cosine": torch.tensor(
+                [_wsd(s, *args, cosine=True) for s in steps], dtype=torch.float64
+            ),
+            "the first warmup step already moves: warmup is max_lr * (step + 1) / warmup_steps": torch.tensor(
+                [_wsd(s, *args, from_zero=True) for s in steps], dtype=torch.float64
+            ),
+            "the decay ends at min_lr, not at 0": torch.tensor(
+                [_wsd(s, *args, floor=0.0) for s in steps], dtype=torch.float64
+            ),
+            "the rate never decays: the last decay_fraction of the steps go down linearly to min_lr": torch.tensor(
+                [max_lr * (s + 1) / warmup if s < warmup else max_lr for s in steps], dtype=torch.float64
+            ),
+        }
+        if any(torch.allclose(v, want) for v in suspects.values()):
+            continue  # a schedule where some mistake would go unnoticed: draw another
+        got = [as_number(learner_call(wsd_lr, s, *args), f"wsd_lr({s}, ...)") for s in steps]
+        expect_close(torch.tensor(got, dtype=torch.float64), want, what, atol=1e-12, rtol=1e-9, suspects=suspects)
+        checked += 1
+    return "The peak held, then a short linear decay: the schedule of the recorded sweep."
+
+
 ex1 = Exercise(
     7,
     1,
@@ -306,5 +371,19 @@ ex3 = Exercise(
         "A batch takes batch_size x (its longest length) positions; the padding is that minus the lengths' sum.",
         "s = sorted(lengths); batches = [s[i:i + batch_size] for i in range(0, len(s), batch_size)]; "
         "positions = sum(max(b) * len(b) for b in batches); return 1 - sum(s) / positions",
+    ],
+)
+ex4 = Exercise(
+    7,
+    4,
+    _check_wsd_lr,
+    [
+        "Three phases: the warmup (step < warmup_steps), the stable phase at max_lr, the decay over the last "
+        "D = max(1, round(decay_fraction * total_steps)) steps; from total_steps on, min_lr.",
+        "Warmup: max_lr * (step + 1) / warmup_steps. Decay, for step >= total_steps - D: "
+        "max_lr - (max_lr - min_lr) * (step - (total_steps - D)) / D.",
+        "D = max(1, round(decay_fraction * total_steps)); if step < warmup_steps: return max_lr * (step + 1) / "
+        "warmup_steps; if step >= total_steps: return min_lr; if step < total_steps - D: return max_lr; return "
+        "max_lr - (max_lr - min_lr) * (step - (total_steps - D)) / D",
     ],
 )

@@ -3,6 +3,8 @@ and accepts a correct answer written here independently of the checker (accumula
 per target, weighted by hand; clipping: the norm and the step written out; padding: sorted batches
 counted with NumPy)."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -148,4 +150,72 @@ def unsorted(lengths, batch_size):
 )
 def test_ex3_names_the_mistake(wrong, phrase):
     result = ch07.ex3.check(wrong)
+    assert result.status == WRONG and phrase in result.message, result.message
+
+
+# ---- exercise 4: wsd_lr ------------------------------------------------------------------------------
+
+
+def wsd_by_hand(step, max_lr, total_steps, warmup_steps, min_lr, decay_fraction, *, shape="linear", of_rest=False):
+    """WSD from its definition (MiniCPM, Hu et al. 2024): warmup, max_lr held, a final decay of D steps."""
+    D = max(1, round(decay_fraction * ((total_steps - warmup_steps) if of_rest else total_steps)))
+    if step < warmup_steps:
+        return max_lr * (step + 1) / warmup_steps
+    if step >= total_steps:
+        return min_lr
+    if step < total_steps - D:
+        return max_lr
+    p = (step - (total_steps - D)) / D
+    if shape == "cosine":
+        return min_lr + (max_lr - min_lr) * (1 + math.cos(math.pi * p)) / 2
+    return max_lr - (max_lr - min_lr) * p
+
+
+def test_ex4_starter_is_not_attempted():
+    assert ch07.ex4.check(starter).status == NOT_ATTEMPTED
+
+
+def test_ex4_correct():
+    result = ch07.ex4.check(wsd_by_hand)
+    assert result.status == CORRECT, result.message
+
+
+def test_ex4_agrees_with_transformers_linear_wsd():
+    # an independent reference: transformers' WSD schedule with a linear decay, as a multiplier of max_lr
+    transformers = pytest.importorskip("transformers")
+    total, warmup, decay = 100, 10, 20
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    sched = transformers.get_wsd_schedule(
+        opt,
+        num_warmup_steps=warmup,
+        num_decay_steps=decay,
+        num_training_steps=total,
+        min_lr_ratio=0.0,
+        decay_type="linear",
+    )
+    theirs = []
+    for _ in range(total):
+        theirs.append(sched.get_last_lr()[0])
+        opt.step()
+        sched.step()
+    ours = [wsd_by_hand(s, 1.0, total, warmup, 0.0, decay / total) for s in range(total)]
+    # transformers' warmup starts at 0 (step / warmup) and minigpt's at (step + 1) / warmup; the stable
+    # phase and the linear decay to the floor agree
+    assert theirs[warmup:] == pytest.approx(ours[warmup:], abs=0.051)
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (lambda s, *a: wsd_by_hand(s, *a, of_rest=True), "not of the steps after the warmup"),
+        (lambda s, *a: wsd_by_hand(s, *a, shape="cosine"), "not a cosine"),
+        (lambda s, m, t, w, lo, f: wsd_by_hand(s, m, t, w, lo, f) if s >= w else m * s / w, "first warmup step"),
+        (lambda s, m, t, w, lo, f: wsd_by_hand(s, m, t, w, 0.0, f), "not at 0"),
+        (lambda s, m, t, w, lo, f: m * (s + 1) / w if s < w else m, "never decays"),
+    ],
+    ids=["decay-of-rest", "cosine", "warmup-from-zero", "floor-zero", "no-decay"],
+)
+def test_ex4_names_the_mistake(wrong, phrase):
+    result = ch07.ex4.check(wrong)
     assert result.status == WRONG and phrase in result.message, result.message
