@@ -3,6 +3,8 @@
     coursebook sweep heads    chapter 5: 1 to 16 heads at one width, then GQA and MQA (sweeps/heads.py)
     coursebook sweep scale    chapter 9: loss against model size and token budget (sweeps/scale.py)
     coursebook sweep training chapter 7: learning rate, schedule and clipping (sweeps/training.py)
+    coursebook sweep positions chapter 6: RoPE, ALiBi and NoPE read past their training length (sweeps/positions.py)
+    coursebook sweep scale_lr chapter 9: the largest sizes at lower learning rates (sweeps/scale_lr.py)
 
 `make sweep-heads` and `make sweep-scale` run them niced, with the output paths the chapters
 read (minigpt/assets/experiments/, shipped with the package so Colab has them too).
@@ -23,6 +25,8 @@ SWEEPS = {
     "heads": "chapter 5: how many heads, and how many key/value heads, at the same width",
     "scale": "chapter 9: validation loss against model size and token budget",
     "training": "chapter 7: learning rate, schedule (cosine, WSD, constant) and clipping, three seeds each",
+    "positions": "chapter 6: RoPE, ALiBi and NoPE trained alike, read past their training length, three seeds",
+    "scale_lr": "chapter 9: why the largest sizes lose: their matrices' learning rate",
 }
 
 
@@ -58,7 +62,7 @@ def command_line(sweep: str, argv: list[str] | None) -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] not in SWEEPS:
-        lines = [f"  {name:<6} {help_}" for name, help_ in SWEEPS.items()]
+        lines = [f"  {name:<9} {help_}" for name, help_ in SWEEPS.items()]
         print("usage: coursebook sweep {" + ",".join(SWEEPS) + "} [--help] ...\n\n" + "\n".join(lines))
         if argv and argv[0] not in ("-h", "--help"):
             print(f"\nerror: unknown sweep {argv[0]!r}", file=sys.stderr)
