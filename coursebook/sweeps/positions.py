@@ -117,7 +117,7 @@ def loss_per_position(model, val_ids) -> torch.Tensor:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m coursebook.sweeps.positions",
+        prog="coursebook sweep positions",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -74,7 +74,7 @@ def matrices_at(block_lr: float):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m coursebook.sweeps.scale_lr",
+        prog="coursebook sweep scale_lr",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
