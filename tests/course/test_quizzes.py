@@ -123,7 +123,8 @@ def test_quiz_is_well_formed(edition, notebook):
     n_objectives = objective_count(nb, edition)
     assert n_objectives >= 3, f"{notebook}: no objectives found under any of {OBJECTIVES_HEADING[edition]}"
     nb_headings = headings(nb)
-    assert isinstance(quiz, list) and 5 <= len(quiz) <= 8, f"{path.name}: {len(quiz)} questions, want 5 to 8"
+    # one question per objective or two; a quiz still fits about a quarter of an hour of class
+    assert isinstance(quiz, list) and 5 <= len(quiz) <= 12, f"{path.name}: {len(quiz)} questions, want 5 to 12"
     for i, q in enumerate(quiz, 1):
         where = f"{path.relative_to(ROOT)} question {i}"
         assert set(q) <= QUESTION_KEYS and REQUIRED_KEYS <= set(q), f"{where}: keys {sorted(q)}"
