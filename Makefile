@@ -175,3 +175,15 @@ sweep-heads: setup
 .PHONY: sweep-scale
 sweep-scale: setup
 	nice -n 10 $(COURSEBOOK) sweep scale --out minigpt/assets/experiments/scale_sweep.json
+
+# Chapter 7's sweep: learning rates, schedules (cosine, WSD, constant) and clipping, three seeds
+# each, a 0.35M-parameter model; 26 min measured on a shared (loaded) 2-core CPU with one thread.
+# Chapter 6's: RoPE, ALiBi and NoPE trained alike and read past their window, three seeds; 29 min.
+# Chapter 9's probe: the two largest sizes with their matrices at lower learning rates; 21 min.
+.PHONY: sweep-training sweep-positions sweep-scale-lr
+sweep-training: setup
+	OMP_NUM_THREADS=1 nice -n 10 $(COURSEBOOK) sweep training --out minigpt/assets/experiments/training_sweep.json
+sweep-positions: setup
+	OMP_NUM_THREADS=1 nice -n 10 $(COURSEBOOK) sweep positions --out minigpt/assets/experiments/positions_sweep.json
+sweep-scale-lr: setup
+	OMP_NUM_THREADS=1 nice -n 10 $(COURSEBOOK) sweep scale_lr --out minigpt/assets/experiments/scale_lr_probe.json
