@@ -168,6 +168,12 @@ colab-sim: setup
 sweep-heads: setup
 	nice -n 10 $(COURSEBOOK) sweep heads --out minigpt/assets/experiments/heads_sweep.json
 
+# Chapter 5's seeds: 8/8, 8/2 and 8/1 heads (MHA, GQA, MQA) with the heads sweep's recipe, three
+# seeds each, one thread. Writes the JSON chapter 5's bar chart reads.
+.PHONY: sweep-gqa
+sweep-gqa: setup
+	OMP_NUM_THREADS=1 nice -n 10 $(COURSEBOOK) sweep gqa --out minigpt/assets/experiments/gqa_seeds.json
+
 # Chapter 9's sweep: six sizes (0.14M to 5.2M parameters) at 256 steps of 8 x 128 tokens, three of
 # them also at 1/4 and 4x that budget, seeds, and the two largest at a lower learning rate: 19 runs,
 # 27 min measured on a shared (loaded) 2-core CPU with one thread. Writes the JSON chapter 9 plots;

@@ -3,6 +3,7 @@
     coursebook sweep heads    chapter 5: 1 to 16 heads at one width, then GQA and MQA (sweeps/heads.py)
     coursebook sweep scale    chapter 9: loss against model size and token budget (sweeps/scale.py)
     coursebook sweep training chapter 7: learning rate, schedule and clipping (sweeps/training.py)
+    coursebook sweep gqa      chapter 5: MHA, GQA and MQA, three seeds each (sweeps/gqa.py)
     coursebook sweep positions chapter 6: RoPE, ALiBi and NoPE read past their training length (sweeps/positions.py)
     coursebook sweep scale_lr chapter 9: the largest sizes at lower learning rates (sweeps/scale_lr.py)
 
@@ -24,6 +25,7 @@ from minigpt.data import PackedDataset, make_course_corpus
 SWEEPS = {
     "heads": "chapter 5: how many heads, and how many key/value heads, at the same width",
     "scale": "chapter 9: validation loss against model size and token budget",
+    "gqa": "chapter 5: multi-head, grouped-query and multi-query attention, three seeds each",
     "training": "chapter 7: learning rate, schedule (cosine, WSD, constant) and clipping, three seeds each",
     "positions": "chapter 6: RoPE, ALiBi and NoPE trained alike, read past their training length, three seeds",
     "scale_lr": "chapter 9: why the largest sizes lose: their matrices' learning rate",

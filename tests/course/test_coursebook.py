@@ -55,7 +55,7 @@ def test_every_command_answers_help(name):
     assert len(proc.stdout.splitlines()) >= 3, f"coursebook {name} --help says too little"
 
 
-@pytest.mark.parametrize("sweep", ["heads", "scale", "training", "positions", "scale_lr"])
+@pytest.mark.parametrize("sweep", ["heads", "gqa", "scale", "training", "positions", "scale_lr"])
 def test_sweeps_answer_help(sweep):
     proc = coursebook("sweep", sweep, "--help", cwd=ROOT)
     assert proc.returncode == 0 and proc.stdout.startswith(f"usage: coursebook sweep {sweep}"), proc.stderr

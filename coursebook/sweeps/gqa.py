@@ -1,0 +1,90 @@
+"""Chapter 5's seeds: multi-head, grouped-query and multi-query attention, each trained three times.
+
+    make sweep-gqa            (= coursebook sweep gqa --out minigpt/assets/experiments/gqa_seeds.json)
+
+The heads sweep (sweeps/heads.py) trains every point once. This one trains its three attention
+variants, 8 query heads reading 8, 2 and 1 key/value heads, with seeds 0, 1 and 2 (the seed sets
+the initial weights and the order of the windows), with the heads sweep's model, corpus and recipe
+(150 steps of 8 x 128 tokens, warmup 15, cosine), so a gap between variants can be set against the
+spread between seeds. Each run records its seed, parameters, seconds, the training loss per step
+and the validation loss on fresh course documents at the end.
+
+Everything is fp32 on the CPU at one thread. The JSON is rewritten after every run ("complete":
+false until the last), so an interrupted sweep keeps what it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+from minigpt import TrainConfig
+from minigpt.course import load_course_model
+
+from . import command_line, corpus_tokens, train
+from .heads import BASE, BLOCK, CORPUS_BYTES, TRAIN, VAL_BYTES
+
+VARIANTS = [(8, 8), (8, 2), (8, 1)]  # (query heads, key/value heads): MHA, GQA, MQA
+SEEDS = (0, 1, 2)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="coursebook sweep gqa", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", default="minigpt/assets/experiments/gqa_seeds.json")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    _, tokenizer = load_course_model()
+    train_ids, corpus_hash = corpus_tokens(tokenizer, CORPUS_BYTES, seed=0)
+    val_ids, val_hash = corpus_tokens(tokenizer, VAL_BYTES, seed=1)
+    began = time.perf_counter()
+    results = {
+        "command": f"make sweep-gqa ({command_line('gqa', argv)})",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "device": f"cpu ({platform.machine()}, 1 thread, kernels {torch.backends.cpu.get_cpu_capability()}), "
+        f"torch {torch.__version__}",
+        "corpus": {
+            "train": {"size_bytes": CORPUS_BYTES, "seed": 0, "sha256": corpus_hash, "tokens": len(train_ids)},
+            "val": {"size_bytes": VAL_BYTES, "seed": 1, "sha256": val_hash, "tokens": len(val_ids)},
+            "tokenizer_sha256": tokenizer.sha256,
+        },
+        "model": BASE,
+        "train": dict(TRAIN, block_size=BLOCK),
+        "seeds": list(SEEDS),
+        "complete": False,
+        "runs": [],
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for seed in SEEDS:
+        for heads, kv in VARIANTS:
+            kw = dict(BASE, num_heads=heads, num_kv_heads=kv)
+            model, history, seconds = train(kw, TrainConfig(**dict(TRAIN, seed=seed)), BLOCK, train_ids, val_ids)
+            evals = [h for h in history if h["kind"] == "eval"]
+            results["runs"].append(
+                {
+                    "num_heads": heads,
+                    "num_kv_heads": kv,
+                    "seed": seed,
+                    "parameters": model.num_parameters(),
+                    "seconds": round(seconds, 1),
+                    "train_loss": [round(h["loss"], 4) for h in history if h["kind"] == "train"],
+                    "val_loss": round(evals[-1]["val_loss"], 4),
+                }
+            )
+            results["seconds"] = round(time.perf_counter() - began, 1)
+            out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+            print(f"{heads}/{kv} heads, seed {seed}: val loss {evals[-1]['val_loss']:.3f}, {seconds:.0f} s", flush=True)
+    results["complete"] = True
+    out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print(f"whole sweep {results['seconds']:.0f} s -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
