@@ -11,8 +11,9 @@ when a cell raises (a later cell needs a name only a solution defined, a starter
 its check), when the run is stopped by a limit, or when the checks logged (MINIGPT_EXERCISE_LOG)
 are not exactly the notebook's check cells, each "not attempted". A time table follows (wall
 seconds, and the CPU seconds of the kernel and the runner, which a busy machine hardly changes).
-Two notebooks run at once by default: a chapter's kernel keeps a core busy only part of the time
-(waiting on plots, the tokenizer, small products), so two at once finish sooner on two cores.
+With --jobs N (default 2) N notebooks run at once, each kernel on cores/N threads (OMP_NUM_THREADS,
+unless set): a kernel's torch threads spin while they wait, so two kernels of two threads each on
+two cores run four times slower, not twice.
 """
 
 from __future__ import annotations
@@ -79,12 +80,16 @@ def main(argv=None) -> int:
         print("student notebooks on a plainer CPU: " + " ".join(f"{k}={v}" for k, v in PLAIN_CPU.items()))
     if args.jobs < 1:
         ap.error(f"--jobs {args.jobs}: run at least one notebook at a time (--jobs 1)")
+    jobs = min(args.jobs, len(paths))
+    if jobs > 1 and "OMP_NUM_THREADS" not in os.environ:
+        threads = str(max(1, (os.cpu_count() or 1) // jobs))
+        os.environ.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)  # the sandbox passes these through
     limits = sandbox.Limits(seconds=args.time_limit)
     done: dict[Path, tuple] = {}
     # Worker processes, not threads: the runner starts each kernel with a preexec_fn, which is
     # unsafe in a process that has other threads. A fresh interpreter per worker (spawn).
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(args.jobs, len(paths)), mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {
             pool.submit(problems, path, limits, args.files, not args.no_sandbox): path
             for path in sorted(paths, key=lambda p: -p.stat().st_size)  # the longest chapters first
