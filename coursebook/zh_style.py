@@ -61,7 +61,7 @@ TERMS = [
     Term("拼接（packing）", r"(?<!autograd 的)打包", "packing documents into one stream (autograd's pack is 打包)"),
     Term("当前最大值", r"滑动最大值|运行最大值|累计最大值", "online softmax's running maximum (glossary)"),
     Term("按词元平均", r"逐词元的?(?:平均|均值)|每词元平均", "per-token averaging (glossary)"),
-    Term("源笔记", r"种子笔记|种子文档", "the study notes the course grew from"),
+    Term("源笔记", r"种子笔记|种子文档|原始笔记", "the study notes the course grew from"),
 ]
 
 CITATION = [

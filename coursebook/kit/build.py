@@ -15,7 +15,7 @@ committed outputs, offline. What it writes, with OUT = --out (default _build/htm
                                               from the notebook's cells by id, speaker notes (S)
   OUT/quizzes/<ed>/<NN_name>.html             the chapter's quiz (jupyterquiz), no kernel needed;
                                               the same quiz closes the chapter page in the book
-  OUT/handouts/<ed>/<NN_name>-worksheet.pdf   2-5 pages to write on: the lecture's summary, the
+  OUT/handouts/<ed>/<NN_name>-worksheet.pdf   2-6 pages to write on: the lecture's summary, the
                                               chapter's questions (predict, then check) and
                                               exercise statements with room to write, the quiz
                                               without answers (kit/worksheet.py)
@@ -245,7 +245,7 @@ def main(argv=None) -> int:
         return 1
     if jobs:
         print(
-            f"  checks passed: no solution, folded answer or quiz feedback in {len(checks)} worksheets of 2-5 pages, "
+            f"  checks passed: no solution, folded answer or quiz feedback in {len(checks)} worksheets of 2-6 pages, "
             f"every solution and folded answer in the answer keys, {len(books)} course PDFs without them, with a "
             "bookmark per chapter, title and author; a CJK font embedded in every zh PDF"
         )

@@ -3,7 +3,7 @@ title and author set with pypdf, then checked with poppler-utils and pypdf.
 
 Checks on what was written, each failing the run: no line of a solution cell, no folded answer and
 no quiz feedback is in a worksheet's text (pdftotext), while every code solution line and every
-folded answer is in the answer key (so the check can fail); a worksheet prints on 2 to 5 pages;
+folded answer is in the answer key (so the check can fail); a worksheet prints on 2 to 6 pages;
 course.pdf shows no solution and no folded answer, has a bookmark per chapter, a title and an
 author; every zh PDF embeds a CJK font (pdffonts)."""
 
@@ -164,7 +164,7 @@ def solution_lines(nb) -> list[str]:
 
 
 DETAILS = re.compile(r"<details\b.*?</details>", re.DOTALL)
-WORKSHEET_PAGES = (2, 5)
+WORKSHEET_PAGES = (2, 6)  # a chapter of 12 sections with a quiz of 11 questions takes 6
 
 
 def folded_lines(nb) -> list[str]:
@@ -186,7 +186,7 @@ def folded_lines(nb) -> list[str]:
 
 
 def check_handouts(nb, quiz, worksheet: Path, answers: Path, where: str) -> list[str]:
-    """A worksheet shows no solution, no folded answer and no quiz feedback, and prints on 2 to 5
+    """A worksheet shows no solution, no folded answer and no quiz feedback, and prints on 2 to 6
     pages; its answer key holds every code solution line and every folded answer."""
     problems = []
     ws, ak = squash(pdf_text(worksheet)), squash(pdf_text(answers))

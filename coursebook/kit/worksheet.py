@@ -1,4 +1,4 @@
-"""A chapter's printed worksheet: what a learner writes on in class and after it, 2 to 5 A4 pages.
+"""A chapter's printed worksheet: what a learner writes on in class and after it, 2 to 6 A4 pages.
 
     the chapter's title and the question its lecture answers (the deck's front matter)
     In brief        the deck's `summary`

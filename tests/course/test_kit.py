@@ -90,7 +90,7 @@ def have_pdf_tools() -> str | None:
 @pytest.mark.skipif(have_pdf_tools() is not None, reason=str(have_pdf_tools()))
 def test_one_chapter_kit_end_to_end(tmp_path):
     """Slides, worksheet, answer key and course.pdf of one chapter, both editions: worksheets of 2 to
-    5 pages without solutions or folded answers, answer keys with them, course.pdf with a bookmark for
+    6 pages without solutions or folded answers, answer keys with them, course.pdf with a bookmark for
     the chapter and each of its sections, and the book's title and author from _config.yml."""
     from pypdf import PdfReader
 
