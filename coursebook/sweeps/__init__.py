@@ -42,6 +42,19 @@ def corpus_tokens(tokenizer, size_bytes: int, seed: int):
     return torch.tensor(ids), corpus.sha256
 
 
+def course_corpora(tokenizer, train_bytes: int, val_bytes: int):
+    """The sweeps' training corpus (corpus seed 0) and validation corpus (seed 1), encoded, and the
+    record of both that every sweep's JSON keeps under "corpus": (train_ids, val_ids, record)."""
+    train_ids, train_hash = corpus_tokens(tokenizer, train_bytes, seed=0)
+    val_ids, val_hash = corpus_tokens(tokenizer, val_bytes, seed=1)
+    record = {
+        "train": {"size_bytes": train_bytes, "seed": 0, "sha256": train_hash, "tokens": len(train_ids)},
+        "val": {"size_bytes": val_bytes, "seed": 1, "sha256": val_hash, "tokens": len(val_ids)},
+        "tokenizer_sha256": tokenizer.sha256,
+    }
+    return train_ids, val_ids, record
+
+
 def train(model_kw: dict, config: TrainConfig, block: int, train_ids, val_ids, optimizer=None):
     """One model of the sweep, built from seed `config.seed` and trained on windows of `block`
     tokens; returns (model in eval mode, its history, seconds). `optimizer(model, config)`, if

@@ -26,7 +26,7 @@ import torch
 from minigpt import TrainConfig
 from minigpt.course import load_course_model
 
-from . import command_line, corpus_tokens, train
+from . import command_line, course_corpora, train
 from .heads import BASE, BLOCK, CORPUS_BYTES, TRAIN, VAL_BYTES
 
 VARIANTS = [(8, 8), (8, 2), (8, 1)]  # (query heads, key/value heads): MHA, GQA, MQA
@@ -42,19 +42,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     _, tokenizer = load_course_model()
-    train_ids, corpus_hash = corpus_tokens(tokenizer, CORPUS_BYTES, seed=0)
-    val_ids, val_hash = corpus_tokens(tokenizer, VAL_BYTES, seed=1)
+    train_ids, val_ids, corpora = course_corpora(tokenizer, CORPUS_BYTES, VAL_BYTES)
     began = time.perf_counter()
     results = {
         "command": f"make sweep-gqa ({command_line('gqa', argv)})",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "device": f"cpu ({platform.machine()}, 1 thread, kernels {torch.backends.cpu.get_cpu_capability()}), "
         f"torch {torch.__version__}",
-        "corpus": {
-            "train": {"size_bytes": CORPUS_BYTES, "seed": 0, "sha256": corpus_hash, "tokens": len(train_ids)},
-            "val": {"size_bytes": VAL_BYTES, "seed": 1, "sha256": val_hash, "tokens": len(val_ids)},
-            "tokenizer_sha256": tokenizer.sha256,
-        },
+        "corpus": corpora,
         "model": BASE,
         "train": dict(TRAIN, block_size=BLOCK, steps="150 or 600", warmup_steps="steps // 10"),
         "budgets": list(BUDGETS),

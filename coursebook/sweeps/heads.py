@@ -27,7 +27,7 @@ from minigpt import TrainConfig
 from minigpt.course import evaluate_course_probes, load_course_model
 from minigpt.data import course_probes
 
-from . import command_line, corpus_tokens, train
+from . import command_line, course_corpora, train
 
 # The sweep's model: the course model's recipe at half the width and a third of the depth.
 BASE = dict(
@@ -54,8 +54,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     _, tokenizer = load_course_model()
-    train_ids, corpus_hash = corpus_tokens(tokenizer, CORPUS_BYTES, seed=0)
-    val_ids, val_hash = corpus_tokens(tokenizer, VAL_BYTES, seed=1)
+    train_ids, val_ids, corpora = course_corpora(tokenizer, CORPUS_BYTES, VAL_BYTES)
     probes = course_probes(args.probes)
     began = time.perf_counter()
     results = {
@@ -63,11 +62,7 @@ def main(argv=None) -> int:
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "device": f"cpu ({platform.machine()}, {torch.get_num_threads()} threads, kernels "
         f"{torch.backends.cpu.get_cpu_capability()}), torch {torch.__version__}",
-        "corpus": {
-            "train": {"size_bytes": CORPUS_BYTES, "seed": 0, "sha256": corpus_hash, "tokens": len(train_ids)},
-            "val": {"size_bytes": VAL_BYTES, "seed": 1, "sha256": val_hash, "tokens": len(val_ids)},
-            "tokenizer_sha256": tokenizer.sha256,
-        },
+        "corpus": corpora,
         "model": BASE,
         "train": dict(TRAIN, block_size=BLOCK),
         "probes_per_kind_and_language": args.probes,

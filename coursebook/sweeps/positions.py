@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from minigpt import TrainConfig
 from minigpt.course import load_course_model
 
-from . import corpus_tokens, train
+from . import course_corpora, train
 
 MODEL = dict(
     vocab_size=4096,
@@ -128,8 +128,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     train_kw = dict(TRAIN, steps=args.steps)
     _, tokenizer = load_course_model()
-    train_ids, corpus_hash = corpus_tokens(tokenizer, CORPUS_BYTES, seed=0)
-    val_ids, val_hash = corpus_tokens(tokenizer, VAL_BYTES, seed=1)
+    train_ids, val_ids, corpora = course_corpora(tokenizer, CORPUS_BYTES, VAL_BYTES)
     began = time.perf_counter()
     results = {
         "command": shlex.join(
@@ -138,11 +137,7 @@ def main(argv=None) -> int:
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "device": f"cpu ({platform.machine()}, {torch.get_num_threads()} threads, kernels "
         f"{torch.backends.cpu.get_cpu_capability()}), torch {torch.__version__}",
-        "corpus": {
-            "train": {"size_bytes": CORPUS_BYTES, "seed": 0, "sha256": corpus_hash, "tokens": len(train_ids)},
-            "val": {"size_bytes": VAL_BYTES, "seed": 1, "sha256": val_hash, "tokens": len(val_ids)},
-            "tokenizer_sha256": tokenizer.sha256,
-        },
+        "corpus": corpora,
         "model": MODEL,
         "train": dict(train_kw, block_size=BLOCK),
         "eval": {"length": EVAL_LEN, "sequences": EVAL_SEQS},

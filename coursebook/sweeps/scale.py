@@ -35,7 +35,7 @@ from minigpt.counting import count_parameters, flops_per_token
 from minigpt.course import evaluate_course_probes, load_course_model
 from minigpt.data import course_probes
 
-from . import command_line, corpus_tokens, train
+from . import command_line, course_corpora, train
 
 BLOCK = 128
 BATCH = 8
@@ -96,8 +96,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     _, tokenizer = load_course_model()
-    train_ids, corpus_hash = corpus_tokens(tokenizer, CORPUS_BYTES, seed=0)
-    val_ids, val_hash = corpus_tokens(tokenizer, VAL_BYTES, seed=1)
+    train_ids, val_ids, corpora = course_corpora(tokenizer, CORPUS_BYTES, VAL_BYTES)
     probes = course_probes(args.probes)
     began = time.perf_counter()
     command = command_line("scale", argv)
@@ -116,11 +115,7 @@ def main(argv=None) -> int:
         "created": session["created"],
         "device": device,
         "torch": torch.__version__,
-        "corpus": {
-            "train": {"size_bytes": CORPUS_BYTES, "seed": 0, "sha256": corpus_hash, "tokens": len(train_ids)},
-            "val": {"size_bytes": VAL_BYTES, "seed": 1, "sha256": val_hash, "tokens": len(val_ids)},
-            "tokenizer_sha256": tokenizer.sha256,
-        },
+        "corpus": corpora,
         "train": dict(TRAIN, block_size=BLOCK, warmup_steps="steps // 10", schedule="cosine to lr/10"),
         "sizes": SIZES,
         "base_steps": BASE_STEPS,

@@ -32,7 +32,7 @@ from minigpt.counting import count_parameters
 from minigpt.course import load_course_model
 from minigpt.optim import weight_decay_split
 
-from . import corpus_tokens, train
+from . import course_corpora, train
 from .scale import BASE_STEPS, BATCH, BLOCK, CORPUS_BYTES, LR, SIZES, TRAIN, VAL_BYTES
 
 # (size, the blocks' matrices' peak rate), in the order they run. The points at LR are the sweep's
@@ -83,8 +83,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     _, tokenizer = load_course_model()
-    train_ids, corpus_hash = corpus_tokens(tokenizer, CORPUS_BYTES, seed=0)
-    val_ids, val_hash = corpus_tokens(tokenizer, VAL_BYTES, seed=1)
+    train_ids, val_ids, corpora = course_corpora(tokenizer, CORPUS_BYTES, VAL_BYTES)
     began = time.perf_counter()
     results = {
         "command": "OMP_NUM_THREADS=1 nice -n 10 python -m coursebook.sweeps.scale_lr "
@@ -93,11 +92,7 @@ def main(argv=None) -> int:
         "device": f"cpu ({platform.machine()}, 1 thread, kernels {torch.backends.cpu.get_cpu_capability()}), "
         "shared with other jobs",
         "torch": torch.__version__,
-        "corpus": {
-            "train": {"size_bytes": CORPUS_BYTES, "seed": 0, "sha256": corpus_hash, "tokens": len(train_ids)},
-            "val": {"size_bytes": VAL_BYTES, "seed": 1, "sha256": val_hash, "tokens": len(val_ids)},
-            "tokenizer_sha256": tokenizer.sha256,
-        },
+        "corpus": corpora,
         "train": dict(TRAIN, block_size=BLOCK, steps=BASE_STEPS, seed=0, warmup_steps="steps // 10"),
         "varied": "peak learning rate of the blocks' weight matrices (q/k/v/o, gate/up/down); "
         f"embedding (tied LM head) and norms at {LR:g}",

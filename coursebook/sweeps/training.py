@@ -35,7 +35,7 @@ from minigpt.course import load_course_model
 from minigpt.data import PackedDataset
 from minigpt.train import NonFiniteError
 
-from . import command_line, corpus_tokens
+from . import command_line, course_corpora
 from .scale import shape
 
 MODEL = shape(64, 2)
@@ -88,8 +88,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     _, tokenizer = load_course_model()
-    train_ids, corpus_hash = corpus_tokens(tokenizer, CORPUS_BYTES, seed=0)
-    val_ids, val_hash = corpus_tokens(tokenizer, VAL_BYTES, seed=1)
+    train_ids, val_ids, corpora = course_corpora(tokenizer, CORPUS_BYTES, VAL_BYTES)
     config = ModelConfig(**MODEL)
     began = time.perf_counter()
     results = {
@@ -100,11 +99,7 @@ def main(argv=None) -> int:
             f"{torch.backends.cpu.get_cpu_capability()}), shared with other jobs"
         ),
         "torch": torch.__version__,
-        "corpus": {
-            "train": {"size_bytes": CORPUS_BYTES, "seed": 0, "sha256": corpus_hash, "tokens": len(train_ids)},
-            "val": {"size_bytes": VAL_BYTES, "seed": 1, "sha256": val_hash, "tokens": len(val_ids)},
-            "tokenizer_sha256": tokenizer.sha256,
-        },
+        "corpus": corpora,
         "model": MODEL,
         "parameters": count_parameters(config).total,
         "train": dict(TRAIN, block_size=BLOCK, warmup_steps=WARMUP, min_lr="lr/10", wsd_decay_fraction=0.2),
