@@ -41,6 +41,7 @@ class Run:
     timed_out: bool = False
     truncated: bool = False
     dead: str = ""
+    lost_replies: list[int] = field(default_factory=list)  # cells whose reply never came (runner)
     stderr: str = ""
     starts: list[tuple[int, float]] = field(default_factory=list)  # (cell index, seconds into the run)
     end: float | None = None  # seconds into the run when the last cell finished
@@ -61,6 +62,9 @@ class Run:
             self.errors.append(event["error"])
         elif "truncated" in event:
             self.truncated = True
+        elif "lost_reply" in event:
+            if isinstance(event["lost_reply"], int):
+                self.lost_replies.append(event["lost_reply"])
         elif "dead" in event:
             self.dead = str(event["dead"])
         elif "done" in event:

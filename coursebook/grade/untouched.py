@@ -102,6 +102,8 @@ def main(argv=None) -> int:
             print(f"{rel(path)}: {run.seconds:.1f} s ({run.cpu_seconds:.1f} s CPU), {status}", flush=True)
             for problem in found:
                 print(f"  {rel(path)}: {problem}", file=sys.stderr)
+            for cell in run.lost_replies:  # the runner went on without it (coursebook.grade.runner)
+                print(f"  {rel(path)}: the kernel never answered cell index {cell}; went on after it said idle")
     rows, failed = [], 0
     for path in paths:
         found, run = done[path]
