@@ -1,8 +1,9 @@
 """Preallocated key/value caches: what decoding reads instead of recomputing the past.
 
-One buffer per layer for K and one for V, shaped (batch, kv_heads, max_len, head_dim): the
-grouped-query layout, before heads are repeated, so a GQA model really stores num_kv_heads
-heads. Buffers are allocated once for the longest sequence, so decoding never reallocates.
+One buffer per layer for K and one for V, shaped (batch, kv_heads, max_len, head_dim) (KVCache
+stacks the layers' in one tensor): the grouped-query layout, before heads are repeated, so a GQA
+model really stores num_kv_heads heads. Buffers are allocated once for the longest sequence, so
+decoding never reallocates.
 
 Two caches implement the `Cache` protocol below, and the model is the one party that advances
 a cache:
@@ -10,13 +11,14 @@ a cache:
 - KVCache grows: it counts its tokens in a Python int, writes after what it holds and returns
   only the filled part; `length` is the position of the next token. Simpler to read, and what
   the chapters use: `model(ids, kv_cache=cache)` again and again continues the sequence.
-- StaticKVCache keeps no position of its own: the new tokens are written where the model's
-  `cache_position` says (a device tensor the decoding loop owns, like litgpt's input_pos), and
-  attention gets the whole buffer (the model masks the slots not yet written). Every decode step
-  then has the same shapes and no Python number that changes, so `torch.compile` compiles the
-  step once and, on a GPU, replays it as a CUDA graph (generate(..., compile=True)). A graph may
-  write into the buffers, but a position moved inside it would be an input mutation, for which
-  inductor refuses the graph: the loop moves its cache_position between steps instead.
+- StaticKVCache keeps no position of its own, and a buffer of its own for each layer: the new
+  tokens are written where the model's `cache_position` says (a device tensor the decoding loop
+  owns, like litgpt's input_pos), and attention gets the whole buffer (the model masks the slots
+  not yet written). Every decode step then has the same shapes and no Python number that
+  changes, so `torch.compile` compiles the step once and, on a GPU, replays it as a CUDA graph
+  (generate(..., compile=True)). A graph may write into the buffers, but a position moved inside
+  it would be an input mutation, for which inductor refuses the graph: the loop moves its
+  cache_position between steps instead.
 """
 
 from __future__ import annotations
@@ -62,17 +64,10 @@ class _Buffers:
     def __init__(
         self, config: ModelConfig, batch_size: int, max_len: int | None = None, device=None, dtype=torch.float32
     ):
-        max_len = max_len or config.max_seq_len
-        limit = config.context_length
-        if limit is not None and max_len > limit:
-            raise ValueError(
-                f"{type(self).__name__} max_len={max_len} exceeds the model's context of {limit} tokens "
-                f"(ModelConfig.context_length)."
-            )
-        shape = (config.num_layers, batch_size, config.num_kv_heads, max_len, config.head_dim)
+        self.max_len = _max_len(type(self).__name__, config, max_len)
+        shape = (config.num_layers, batch_size, config.num_kv_heads, self.max_len, config.head_dim)
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
-        self.max_len = max_len
 
     def reorder(self, batch_index: torch.Tensor) -> None:
         """Keep rows batch_index (beam search picks which hypotheses continue)."""
@@ -83,6 +78,16 @@ class _Buffers:
     def nbytes(self) -> int:
         """Bytes allocated (for the full max_len)."""
         return self.k.numel() * self.k.element_size() + self.v.numel() * self.v.element_size()
+
+
+def _max_len(cache: str, config: ModelConfig, max_len: int | None) -> int:
+    max_len = max_len or config.max_seq_len
+    limit = config.context_length
+    if limit is not None and max_len > limit:
+        raise ValueError(
+            f"{cache} max_len={max_len} exceeds the model's context of {limit} tokens (ModelConfig.context_length)."
+        )
+    return max_len
 
 
 class KVCache(_Buffers):
@@ -143,17 +148,25 @@ class KVCache(_Buffers):
         self._length = 0
 
 
-class StaticKVCache(_Buffers):
+class StaticKVCache:
     """The cache for a compiled decode step: written at cache_position (required), attended whole.
 
-    Same constructor as KVCache. Its buffers keep their addresses (mark_static_address), so a
-    captured CUDA graph may write into them."""
+    Same constructor as KVCache. Each layer's K and V are a buffer of their own, (batch, kv_heads,
+    max_len, head_dim), in `keys` and `values`; `k` and `v` stack them into KVCache's shape (a
+    copy, to look at). Not views of one stacked buffer: a compiled step that writes into views of
+    one input rebuilds the whole stacked buffer after every layer's write (inductor turns each
+    into a select_scatter), which took 1.0 of the 2.5 ms of the course model's compiled step at
+    900 cached tokens, more than eager decoding. The buffers keep their addresses
+    (mark_static_address), so a captured CUDA graph may write into them."""
 
     def __init__(
         self, config: ModelConfig, batch_size: int, max_len: int | None = None, device=None, dtype=torch.float32
     ):
-        super().__init__(config, batch_size, max_len, device, dtype)
-        mark_static_address(self.k, self.v)
+        self.max_len = _max_len(type(self).__name__, config, max_len)
+        shape = (batch_size, config.num_kv_heads, self.max_len, config.head_dim)
+        self.keys = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.num_layers)]
+        self.values = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.num_layers)]
+        mark_static_address(*self.keys, *self.values)
 
     def update(
         self, layer: int, k: torch.Tensor, v: torch.Tensor, cache_position: torch.Tensor | None = None
@@ -165,9 +178,9 @@ class StaticKVCache(_Buffers):
                 "A StaticKVCache is written where cache_position says: pass model(..., cache_position=...) "
                 "(the slots of the new tokens, a device tensor), as minigpt.decoding.CachedDecoder does."
             )
-        self.k[layer].index_copy_(2, cache_position, k)
-        self.v[layer].index_copy_(2, cache_position, v)
-        return self.k[layer], self.v[layer]
+        self.keys[layer].index_copy_(2, cache_position, k)
+        self.values[layer].index_copy_(2, cache_position, v)
+        return self.keys[layer], self.values[layer]
 
     def key_length(self, new_tokens: int) -> int:
         """Keys `update` returns: always the whole buffer."""
@@ -180,6 +193,27 @@ class StaticKVCache(_Buffers):
     def length(self) -> None:
         """None: the positions are the caller's (cache_position)."""
         return None
+
+    @property
+    def k(self) -> torch.Tensor:
+        """All layers' keys, (layers, batch, kv_heads, max_len, head_dim): a copy."""
+        return torch.stack(self.keys)
+
+    @property
+    def v(self) -> torch.Tensor:
+        """All layers' values, as `k`: a copy."""
+        return torch.stack(self.values)
+
+    def reorder(self, batch_index: torch.Tensor) -> None:
+        """Keep rows batch_index (beam search picks which hypotheses continue)."""
+        self.keys = [t.index_select(0, batch_index) for t in self.keys]
+        self.values = [t.index_select(0, batch_index) for t in self.values]
+        mark_static_address(*self.keys, *self.values)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes allocated (for the full max_len)."""
+        return sum(t.numel() * t.element_size() for t in self.keys + self.values)
 
 
 def mark_static_address(*tensors: torch.Tensor) -> None:

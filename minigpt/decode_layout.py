@@ -2,6 +2,7 @@
 
     lay_out_for_decoding(model)   store each linear weight column by column (on the CPU), and q/k/v
                                   and gate/up as blocks of one matrix each; generate calls it
+    checked_layout()              a compiled decode step inside it computes joined products too
     projections(x, *layers, joined=...)   [layer(x) for layer in layers], as one product when joined
     Joined, side_by_side          the joined layers, and the one matrix their blocks make up
 
@@ -13,11 +14,24 @@ the same way.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["Joined", "is_compiling", "join_linears", "lay_out_for_decoding", "projections", "side_by_side"]
+__all__ = [
+    "Joined",
+    "checked_layout",
+    "is_compiling",
+    "join_linears",
+    "lay_out_for_decoding",
+    "projections",
+    "side_by_side",
+]
+
+_layout_checked = False  # True inside checked_layout()
 
 
 def lay_out_for_decoding(model) -> None:
@@ -49,6 +63,21 @@ def lay_out_for_decoding(model) -> None:
                     # A new object only when needed: torch.compile (2.6-2.8) guards on this one and
                     # would compile again for every generate call if it were replaced each time.
                     setattr(module, "joined", Joined.of(layers))  # noqa: B010
+
+
+@contextlib.contextmanager
+def checked_layout() -> Iterator[None]:
+    """Compiled steps inside may compute joined products (Joined). A compiled step cannot check the
+    blocks' addresses (torch.compile does not trace them), so it keeps the products apart, unless
+    its caller has just checked them: lay_out_for_decoding(model) leaves every Joined holding its
+    blocks, and minigpt.decoding.CachedDecoder runs its compiled steps in here right after it.
+    torch.compile reads the flag as a guard: steps outside compile apart, in their own graph."""
+    global _layout_checked
+    before, _layout_checked = _layout_checked, True
+    try:
+        yield
+    finally:
+        _layout_checked = before
 
 
 def _column_by_column(tensors: list[torch.Tensor]) -> None:
@@ -113,9 +142,11 @@ class Joined:
 
     def __call__(self, x: torch.Tensor, weights: list) -> list[torch.Tensor] | None:
         """The layers' outputs, or None if they no longer hold their blocks (or inside torch.compile,
-        which cannot trace addresses: a compiled step keeps the products apart)."""
+        which cannot trace addresses, outside checked_layout: a compiled step keeps them apart)."""
         if is_compiling():
-            return None
+            if not _layout_checked or self.product is None:
+                return None
+            return list(self.product(x).split(self.sizes, dim=-1))
         if self.product is None or [w.data_ptr() for w in weights] != self.addresses:
             self.product = None  # a layer moved or was reloaded: let the joined tensors go
             return None

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 
 from .cache import KVCache, StaticKVCache, mark_static_address
-from .decode_layout import lay_out_for_decoding
+from .decode_layout import checked_layout, lay_out_for_decoding
 from .generation_config import GenerationConfig
 from .textstream import check_tokenizer
 
@@ -132,14 +132,17 @@ class CachedDecoder:
     def step(self, tokens: torch.Tensor) -> torch.Tensor:
         """Feed the (B,) tokens just chosen; return the (B, V) logits of the token after them."""
         self.length += 1
-        out = self.forward(
-            tokens[:, None],
-            attention_mask=self._mask(1),
-            position_ids=self.next_position,
-            kv_cache=self.cache,
-            cache_position=self.slot,
-            logits_to_keep=1,
-        )
+        # compiled: the weights were laid out (and their blocks checked) in __init__, so the
+        # compiled step may join q/k/v and gate/up products as the eager one does
+        with checked_layout() if self.forward is not self.model else contextlib.nullcontext():
+            out = self.forward(
+                tokens[:, None],
+                attention_mask=self._mask(1),
+                position_ids=self.next_position,
+                kv_cache=self.cache,
+                cache_position=self.slot,
+                logits_to_keep=1,
+            )
         if self.slot is not None:
             self.slot += 1  # between steps, outside the compiled graph
         if self.next_position is not None:

@@ -190,6 +190,35 @@ def test_compiled_decode_compiles_once_and_matches_eager(model, monkeypatch):
     torch._dynamo.reset()
 
 
+def test_compiled_step_writes_each_layers_cache_in_place_and_joins_its_products(model, monkeypatch):
+    """The compiled step's graph after functionalization (what inductor gets): each layer's K and V
+    are written into their own buffer, so no layer's write rebuilds another's (no select_scatter,
+    which a stacked (layers, ...) buffer cost at every layer), and q/k/v and gate/up are one product
+    each, as in eager decoding: 4 products per layer and the output head's."""
+    from torch._dynamo.backends.common import aot_autograd
+
+    graphs = []
+
+    def keep_forward(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    real = torch.compile
+    backend = aot_autograd(fw_compiler=keep_forward)
+    monkeypatch.setattr(torch, "compile", lambda m, mode=None, **kw: real(m, backend=backend, **kw))
+    torch._dynamo.reset()
+    try:
+        compiled = generate(model, [3, 1, 4, 1, 5], 12, eos_token_id=[], compile=True)
+    finally:
+        torch._dynamo.reset()
+    assert compiled == generate(model, [3, 1, 4, 1, 5], 12, eos_token_id=[])
+    assert len(graphs) == 1
+    ops = [str(node.target) for node in graphs[0].graph.nodes if node.op == "call_function"]
+    assert not [op for op in ops if "scatter" in op]
+    products = [op for op in ops if op in ("aten.mm.default", "aten.addmm.default")]
+    assert len(products) == 4 * model.config.num_layers + 1
+
+
 def test_compile_needs_the_cache_and_no_beams(model):
     with pytest.raises(ValueError, match="use_cache=True"):
         generate(model, [1, 2, 3], 5, compile=True, use_cache=False)
