@@ -31,6 +31,12 @@ def run(path, tmp_path, cell_timeout=60.0):
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
+@pytest.fixture(autouse=True)
+def checks_log(monkeypatch, tmp_path):
+    """The runner writes the checks' log where MINIGPT_EXERCISE_LOG says: here, not in the repository."""
+    monkeypatch.setenv("MINIGPT_EXERCISE_LOG", str(tmp_path / "checks.jsonl"))
+
+
 @pytest.fixture
 def drop_replies(monkeypatch):
     """Drop the kernel's execute_reply to the code cells whose source is in the returned set."""
