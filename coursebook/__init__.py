@@ -10,6 +10,7 @@ commands and `coursebook --help` prints them. One idea per module:
     generated.py      generated files: write them, or verify them with --check (one mechanism)
     stamp.py          `stamp`: each chapter's title line and Colab install cell
     execute.py        `execute`: re-run chapters in place (make notebooks)
+    patient_client.py nbclient's client, going on when a cell's reply never comes (execute, grade)
     nbval_runs.py     `nbval`, `timings`: nbval on this CPU and a plainer one, timed for the guide
     nbval_times.py    the pytest plugin behind them: time table, budget, ceiling, timings JSON
     check.py          `check`: every check that needs no kernel, in one run

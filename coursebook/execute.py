@@ -22,11 +22,11 @@ import uuid
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from .book import chapter_notebooks, rel
 from .cells import merge_streams
+from .patient_client import PatientClient
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -47,7 +47,7 @@ def stabilize_widget_ids(nb, path: Path):
 
 def execute(path: Path, cell_timeout: int) -> float:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
+    client = PatientClient(  # goes on when a cell's reply is lost (ipykernel 7 with widgets)
         nb,
         timeout=cell_timeout,
         kernel_name="python3",

@@ -18,32 +18,26 @@ The run continues past a cell that raises, so a learner with one broken cell kee
 the exercises whose checks still pass. The check lines are read from the log after every cell, so
 a notebook stopped by the time limit keeps the checks it ran.
 
-A cell is over when the kernel has both answered it (execute_reply, shell channel) and said it is
-idle again (iopub). With ipykernel 7.4 the answer sometimes never came: in 4 of 14 runs of chapter 6's student
-notebook, its cell with `interact` left the kernel idle, its idle status received, and the client
-waiting for a reply until the time limit. The runner then goes on LOST_REPLY_SECONDS after the
-idle status, with a reply rebuilt from the cell's outputs, and says so in a `lost_reply` event.
+A cell the kernel ran but never answered (ipykernel 7 with widgets: coursebook.patient_client)
+is given up on after its idle status and reported in a `lost_reply` event; the run goes on.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import math
 import os
 import resource
 import time
 from pathlib import Path
-from queue import Empty
 
 import nbformat
-from jupyter_core.utils import ensure_async
-from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from ..patient_client import PatientClient
+
 MESSAGE_CHARS = 500  # of an error's text or a check's message, in an event
-LOST_REPLY_SECONDS = 10.0  # a reply still missing this long after the cell's idle status is lost
 
 
 class Events:
@@ -55,48 +49,17 @@ class Events:
         self.out.flush()
 
 
-class CappedClient(NotebookClient):
+class CappedClient(PatientClient):
     """nbclient's client keeping at most `output_bytes` of outputs: a notebook that prints megabytes
-    costs the time it takes, not the grader's memory."""
+    costs the time it takes, not the grader's memory. A cell whose reply is lost (PatientClient) is
+    reported in a `lost_reply` event."""
 
     def __init__(self, nb, events: Events, output_bytes: int, **kw):
         super().__init__(nb, **kw)
         self.events, self.output_bytes, self.kept, self.dropped = events, output_bytes, 0, False
 
-    async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive):
-        # nbclient's wait for the cell's execute_reply, in one-second polls, so that a reply that
-        # never comes after the idle status (module docstring) ends the wait instead of the run.
-        deadline = None if timeout is None else time.monotonic() + timeout
-        idle_since = None
-        while True:
-            left = None if deadline is None else deadline - time.monotonic()
-            try:
-                poll = 1.0 if left is None else max(0.0, min(1.0, left))
-                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=poll))
-            except Empty:
-                if _finished(task_poll_output_msg):
-                    idle_since = idle_since or time.monotonic()
-                    if time.monotonic() - idle_since >= LOST_REPLY_SECONDS:
-                        task_poll_kernel_alive.cancel()
-                        self.events.send(lost_reply=_index_of(self.nb, cell))
-                        return reply_from_outputs(msg_id, cell)
-                if left is not None and left <= 0:
-                    task_poll_kernel_alive.cancel()
-                    await self._async_check_alive()
-                    reply = await self._async_handle_timeout(timeout, cell)  # raises, unless interrupting
-                    if reply is None:  # interrupted: wait for the cell's reply to the interrupt
-                        deadline = None
-                        continue
-                    return {**reply, "parent_header": {"msg_id": msg_id}}
-                continue
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            try:
-                await asyncio.wait_for(task_poll_output_msg, self.iopub_timeout)
-            except (asyncio.TimeoutError, Empty):
-                self.log.warning("Timeout waiting for IOPub output")
-            task_poll_kernel_alive.cancel()
-            return msg
+    def lost_reply(self, cell_index: int | None) -> None:
+        self.events.send(lost_reply=cell_index)
 
     def output(self, outs, msg, display_id, cell_index):
         size = len(json.dumps(msg.get("content", {}), ensure_ascii=False))
@@ -107,25 +70,6 @@ class CappedClient(NotebookClient):
             return None
         self.kept += size
         return super().output(outs, msg, display_id, cell_index)
-
-
-def _finished(task: asyncio.Future) -> bool:
-    """The cell's iopub task ended because the kernel said idle (not cancelled, nothing raised)."""
-    return task.done() and not task.cancelled() and task.exception() is None
-
-
-def _index_of(nb, cell) -> int | None:
-    return next((i for i, c in enumerate(nb.cells) if c is cell), None)
-
-
-def reply_from_outputs(msg_id: str, cell) -> dict:
-    """The execute_reply a cell would have had, from its outputs: an error if one was shown."""
-    error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
-    content = {"status": "ok"} if error is None else {
-        "status": "error", "ename": error.get("ename", ""), "evalue": error.get("evalue", ""),
-        "traceback": error.get("traceback", []),
-    }  # fmt: skip
-    return {"parent_header": {"msg_id": msg_id}, "msg_type": "execute_reply", "content": content}
 
 
 def run(path: Path, events: Events, cell_timeout: float, output_bytes: int) -> None:

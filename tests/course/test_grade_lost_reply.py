@@ -1,7 +1,8 @@
-"""The grader's runner when the kernel never answers a cell (coursebook.grade.runner): it goes on
-after the cell's idle status with a reply rebuilt from the cell's outputs, and says so; a cell
-that really runs too long still stops the run. A real kernel runs each notebook; the lost reply is
-made by dropping the kernel's execute_reply on the client's side."""
+"""The grader's runner when the kernel never answers a cell (coursebook.patient_client): it goes
+on after the cell's idle status with a reply rebuilt from the cell's outputs, and says so; a cell
+that really runs too long still stops the run. `coursebook execute` goes on the same way. A real
+kernel runs each notebook; the lost reply is made by dropping the kernel's execute_reply on the
+client's side."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 import nbformat
 import pytest
 
+from coursebook import patient_client
 from coursebook.grade import runner
 
 
@@ -41,7 +43,7 @@ def checks_log(monkeypatch, tmp_path):
 def drop_replies(monkeypatch):
     """Drop the kernel's execute_reply to the code cells whose source is in the returned set."""
     dropped: set[str] = set()
-    start = runner.CappedClient.async_start_new_kernel_client
+    start = patient_client.PatientClient.async_start_new_kernel_client
 
     async def start_and_drop(self):
         kc = await start(self)
@@ -64,8 +66,8 @@ def drop_replies(monkeypatch):
         kc.execute, shell.get_msg = remember, get_msg_dropping
         return kc
 
-    monkeypatch.setattr(runner.CappedClient, "async_start_new_kernel_client", start_and_drop)
-    monkeypatch.setattr(runner, "LOST_REPLY_SECONDS", 1.0)
+    monkeypatch.setattr(patient_client.PatientClient, "async_start_new_kernel_client", start_and_drop)
+    monkeypatch.setattr(patient_client, "LOST_REPLY_SECONDS", 1.0)
     return dropped
 
 
@@ -97,3 +99,13 @@ def test_a_cell_that_runs_too_long_still_stops_the_run(tmp_path, drop_replies):
     assert [e["dead"] for e in events if "dead" in e][0].startswith("a cell ran past 3 s")
     assert [e["cell"] for e in events if "cell" in e] == [0]
     assert not [e for e in events if "lost_reply" in e]
+
+
+def test_execute_goes_on_past_a_lost_reply(tmp_path, drop_replies):
+    from coursebook.execute import execute
+
+    cells = ["x = 6 * 7", "print(x)"]
+    drop_replies.add(cells[0])
+    path = notebook(tmp_path, *cells)
+    execute(path, cell_timeout=60)
+    assert nbformat.read(path, as_version=4).cells[1].outputs[0]["text"] == "42\n"
