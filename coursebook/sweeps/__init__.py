@@ -14,6 +14,7 @@ read (minigpt/assets/experiments/, shipped with the package so Colab has them to
 from __future__ import annotations
 
 import importlib
+import platform
 import shlex
 import sys
 import time
@@ -72,6 +73,17 @@ def train(model_kw: dict, config: TrainConfig, block: int, train_ids, val_ids, o
 def command_line(sweep: str, argv: list[str] | None) -> str:
     """The command that ran this sweep, as recorded in its JSON."""
     return shlex.join(["coursebook", "sweep", sweep, *(sys.argv[3:] if argv is None else argv)])
+
+
+def run_record(command: str) -> dict:
+    """What every sweep's JSON records of its run first: the command, when, on what CPU and torch."""
+    return {
+        "command": command,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "device": f"cpu ({platform.machine()}, {torch.get_num_threads()} thread(s), kernels "
+        f"{torch.backends.cpu.get_cpu_capability()})",
+        "torch": torch.__version__,
+    }
 
 
 def main(argv=None) -> int:

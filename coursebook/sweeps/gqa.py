@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import torch
 from minigpt import TrainConfig
 from minigpt.course import load_course_model
 
-from . import command_line, course_corpora, train
+from . import command_line, course_corpora, run_record, train
 from .heads import BASE, BLOCK, CORPUS_BYTES, TRAIN, VAL_BYTES
 
 VARIANTS = [(8, 8), (8, 2), (8, 1)]  # (query heads, key/value heads): MHA, GQA, MQA
@@ -45,10 +44,7 @@ def main(argv=None) -> int:
     train_ids, val_ids, corpora = course_corpora(tokenizer, CORPUS_BYTES, VAL_BYTES)
     began = time.perf_counter()
     results = {
-        "command": f"make sweep-gqa ({command_line('gqa', argv)})",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "device": f"cpu ({platform.machine()}, 1 thread, kernels {torch.backends.cpu.get_cpu_capability()}), "
-        f"torch {torch.__version__}",
+        **run_record(f"make sweep-gqa ({command_line('gqa', argv)})"),
         "corpus": corpora,
         "model": BASE,
         "train": dict(TRAIN, block_size=BLOCK, steps="150 or 600", warmup_steps="steps // 10"),

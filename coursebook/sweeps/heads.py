@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from minigpt import TrainConfig
 from minigpt.course import evaluate_course_probes, load_course_model
 from minigpt.data import course_probes
 
-from . import command_line, course_corpora, train
+from . import command_line, course_corpora, run_record, train
 
 # The sweep's model: the course model's recipe at half the width and a third of the depth.
 BASE = dict(
@@ -58,10 +57,7 @@ def main(argv=None) -> int:
     probes = course_probes(args.probes)
     began = time.perf_counter()
     results = {
-        "command": f"make sweep-heads ({command_line('heads', argv)})",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "device": f"cpu ({platform.machine()}, {torch.get_num_threads()} threads, kernels "
-        f"{torch.backends.cpu.get_cpu_capability()}), torch {torch.__version__}",
+        **run_record(f"make sweep-heads ({command_line('heads', argv)})"),
         "corpus": corpora,
         "model": BASE,
         "train": dict(TRAIN, block_size=BLOCK),

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import platform
 import shlex
 import sys
 import time
@@ -40,7 +39,7 @@ import torch.nn.functional as F
 from minigpt import TrainConfig
 from minigpt.course import load_course_model
 
-from . import course_corpora, train
+from . import course_corpora, run_record, train
 
 MODEL = dict(
     vocab_size=4096,
@@ -131,12 +130,9 @@ def main(argv=None) -> int:
     train_ids, val_ids, corpora = course_corpora(tokenizer, CORPUS_BYTES, VAL_BYTES)
     began = time.perf_counter()
     results = {
-        "command": shlex.join(
-            ["python", "-m", "coursebook.sweeps.positions", *(sys.argv[1:] if argv is None else argv)]
+        **run_record(
+            shlex.join(["python", "-m", "coursebook.sweeps.positions", *(sys.argv[1:] if argv is None else argv)])
         ),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "device": f"cpu ({platform.machine()}, {torch.get_num_threads()} threads, kernels "
-        f"{torch.backends.cpu.get_cpu_capability()}), torch {torch.__version__}",
         "corpus": corpora,
         "model": MODEL,
         "train": dict(train_kw, block_size=BLOCK),

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from minigpt.counting import count_parameters, flops_per_token
 from minigpt.course import evaluate_course_probes, load_course_model
 from minigpt.data import course_probes
 
-from . import command_line, course_corpora, train
+from . import command_line, course_corpora, run_record, train
 
 BLOCK = 128
 BATCH = 8
@@ -99,22 +98,10 @@ def main(argv=None) -> int:
     train_ids, val_ids, corpora = course_corpora(tokenizer, CORPUS_BYTES, VAL_BYTES)
     probes = course_probes(args.probes)
     began = time.perf_counter()
-    command = command_line("scale", argv)
-    device = (
-        f"cpu ({platform.machine()}, {torch.get_num_threads()} thread(s), kernels "
-        f"{torch.backends.cpu.get_cpu_capability()}), shared with other jobs"
-    )
-    session = {
-        "command": command,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "device": device,
-        "torch": torch.__version__,
-    }
+    session = run_record(command_line("scale", argv))
     results = {
+        **session,
         "command": "make sweep-scale (coursebook sweep scale --out minigpt/assets/experiments/scale_sweep.json)",
-        "created": session["created"],
-        "device": device,
-        "torch": torch.__version__,
         "corpus": corpora,
         "train": dict(TRAIN, block_size=BLOCK, warmup_steps="steps // 10", schedule="cosine to lr/10"),
         "sizes": SIZES,

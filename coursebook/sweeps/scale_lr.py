@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from minigpt.counting import count_parameters
 from minigpt.course import load_course_model
 from minigpt.optim import weight_decay_split
 
-from . import course_corpora, train
+from . import course_corpora, run_record, train
 from .scale import BASE_STEPS, BATCH, BLOCK, CORPUS_BYTES, LR, SIZES, TRAIN, VAL_BYTES
 
 # (size, the blocks' matrices' peak rate), in the order they run. The points at LR are the sweep's
@@ -86,12 +85,10 @@ def main(argv=None) -> int:
     train_ids, val_ids, corpora = course_corpora(tokenizer, CORPUS_BYTES, VAL_BYTES)
     began = time.perf_counter()
     results = {
-        "command": "OMP_NUM_THREADS=1 nice -n 10 python -m coursebook.sweeps.scale_lr "
-        + " ".join(argv if argv is not None else __import__("sys").argv[1:]),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "device": f"cpu ({platform.machine()}, 1 thread, kernels {torch.backends.cpu.get_cpu_capability()}), "
-        "shared with other jobs",
-        "torch": torch.__version__,
+        **run_record(
+            "OMP_NUM_THREADS=1 nice -n 10 python -m coursebook.sweeps.scale_lr "
+            + " ".join(argv if argv is not None else __import__("sys").argv[1:])
+        ),
         "corpus": corpora,
         "train": dict(TRAIN, block_size=BLOCK, steps=BASE_STEPS, seed=0, warmup_steps="steps // 10"),
         "varied": "peak learning rate of the blocks' weight matrices (q/k/v/o, gate/up/down); "

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import time
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from minigpt.course import load_course_model
 from minigpt.data import PackedDataset
 from minigpt.train import NonFiniteError
 
-from . import command_line, course_corpora
+from . import command_line, course_corpora, run_record
 from .scale import shape
 
 MODEL = shape(64, 2)
@@ -92,13 +91,7 @@ def main(argv=None) -> int:
     config = ModelConfig(**MODEL)
     began = time.perf_counter()
     results = {
-        "command": command_line("training", argv),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "device": (
-            f"cpu ({platform.machine()}, {torch.get_num_threads()} thread(s), kernels "
-            f"{torch.backends.cpu.get_cpu_capability()}), shared with other jobs"
-        ),
-        "torch": torch.__version__,
+        **run_record(command_line("training", argv)),
         "corpus": corpora,
         "model": MODEL,
         "parameters": count_parameters(config).total,
