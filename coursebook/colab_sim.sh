@@ -19,6 +19,9 @@
 #   COLAB_TORCH=2.13.0 COLAB_RUNS=newest make colab-sim
 #   COLAB_CHAPTERS="01_parameters" make colab-sim
 #
+# Disk: about 7 GB free for one run, 12 GB to install the newest while the floor runs; each venv is
+# removed once its run passed, and with too little free space it stops before installing anything.
+#
 # It installs the committed HEAD (git+file://), not uncommitted changes: commit first. Installs only
 # from the package registry / local wheel cache: torch is a CUDA build of several GB there.
 set -euo pipefail
@@ -92,13 +95,31 @@ PY
 
 rm -rf "$work"
 mkdir -p "$work"
+
+# Disk: each venv holds a CUDA build of torch (3.4 GB at the floor, 5.0 GB at the newest, measured
+# in this script's venvs); a venv is removed as soon as its run has passed.
+free_gb() { df -Pk "$work" | awk 'NR == 2 {printf "%d", $4 / 1048576}'; }
+one_run_gb=7
+both_gb=12
+free="$(free_gb)"
+if [ "$free" -lt "$one_run_gb" ]; then
+  echo "colab-sim: only $free GB free under $work, and one run needs about $one_run_gb GB (a CUDA" \
+    "build of torch in a fresh venv). Free some disk, or set COLAB_SIM_DIR to a folder on a larger" \
+    "disk." >&2
+  exit 1
+fi
 summary=()
-# The installs are mostly unpacking wheels from the local cache: the newest one runs in the
-# background while the floor installs and tests, and the newest run waits for it.
+# The installs are mostly unpacking wheels from the local cache: where the disk holds both venvs,
+# the newest one installs in the background while the floor installs and tests.
 newest_install=""
 if [[ " $runs " == *" newest "* && " $runs " == *" floor "* ]]; then
-  (install newest course "torch==$newest_torch" >"$work/newest-install.log" 2>&1) &
-  newest_install=$!
+  if [ "$free" -ge "$both_gb" ]; then
+    (install newest course "torch==$newest_torch" >"$work/newest-install.log" 2>&1) &
+    newest_install=$!
+  else
+    echo "colab-sim: $free GB free under $work, under the $both_gb GB that both venvs need at once:" \
+      "the runs install one after the other"
+  fi
 fi
 for run in $runs; do
   start=$(date +%s)
@@ -132,6 +153,7 @@ for run in $runs; do
       exit 1
       ;;
   esac
+  rm -rf "$work/$run/venv"
   summary+=("$run $(($(date +%s) - start)) s")
 done
 echo "colab-sim: ${summary[*]}; chapters: $chapters; commit ${commit:0:7}"
