@@ -292,8 +292,10 @@ def test_decode_layout_keeps_names_values_and_logits(name):
     rows = q.shape[0] + k.shape[0] + v.shape[0]
     assert q.stride() == k.stride() == v.stride() == (1, rows)  # columns of one (in, q + k + v) matrix
     assert k.data_ptr() == q.data_ptr() + q.shape[0] * q.element_size()
-    if model.config.tie_word_embeddings:  # a table looked up by row keeps its rows
-        assert model.lm_head.weight.is_contiguous()
+    head = model.lm_head.weight
+    assert head.stride() == (1, head.shape[0])  # the largest product of a step, tied or not
+    if model.config.tie_word_embeddings:
+        assert model.model.embed_tokens.weight is head
     ids = torch.randint(0, 256, (2, 12))
     fresh = make(name)
     with torch.no_grad():
