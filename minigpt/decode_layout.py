@@ -145,11 +145,12 @@ class Joined:
         """The layers' outputs, or None if they no longer hold their blocks (or inside torch.compile,
         which cannot trace addresses, outside checked_layout: a compiled step keeps them apart)."""
         if is_compiling():
-            if not _layout_checked or self.product is None:
-                return None
-            return list(self.product(x).split(self.sizes, dim=-1))
-        if self.product is None or [w.data_ptr() for w in weights] != self.addresses:
-            self.product = None  # a layer moved or was reloaded: let the joined tensors go
+            holds = _layout_checked
+        else:
+            holds = [w.data_ptr() for w in weights] == self.addresses
+            if not holds:
+                self.product = None  # a layer moved or was reloaded: let the joined tensors go
+        if not holds or self.product is None:
             return None
         return list(self.product(x).split(self.sizes, dim=-1))
 
