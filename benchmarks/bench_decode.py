@@ -1,6 +1,6 @@
 """Greedy decode of the course model: minigpt against transformers and litgpt, in ONE process.
 
-    python benchmarks/bench_decode.py [--before /tmp/before28/minigpt] [--int8] [--repeats 9]
+    python benchmarks/bench_decode.py [--before /tmp/before28/minigpt] [--int8 [--int8-activations fp32]] [--repeats 9]
 
 The shipped course model's weights (minigpt.load_course_model()) loaded into transformers'
 LlamaForCausalLM, litgpt's GPT and minigpt (its max_seq_len raised to fit 900 + 64 tokens); batch
@@ -14,7 +14,8 @@ the two (waiting for a core is not counted), but cache and memory traffic of the
 slow it down; rerun on a quiet machine for figures to quote.
 
 --before PATH also runs the minigpt package in PATH (e.g. a `git worktree` at an older commit,
-imported as `minigpt_before`). --int8 adds minigpt with weight-only int8 (minigpt.quant.quantize_int8).
+imported as `minigpt_before`). --int8 adds each package with weight-only int8 (minigpt.quant.quantize_int8),
+eager and compiled; --int8-activations fp32 picks the product a CPU without bf16 units gets.
 litgpt is optional: `pip install litgpt` pins huggingface-hub < 1.4, which transformers 5.x cannot
 import; install it in a separate environment or reinstall `huggingface-hub>=2.4,<3` afterwards
 (benchmarks/README.md). Without litgpt its row is left out.
@@ -45,12 +46,12 @@ from packages import load_package
 MAX_SEQ_LEN = 1024
 
 
-def minigpt_model(package, shipped, quantize: str | None = None):
+def minigpt_model(package, shipped, quantize: str | None = None, activations: str = "auto"):
     config = package.ModelConfig.from_dict({**shipped.config.to_dict(), "max_seq_len": MAX_SEQ_LEN})
     model = package.MiniGPT(config).eval()
     model.load_state_dict(shipped.state_dict())
     if quantize == "int8":
-        importlib.import_module(package.__name__ + ".quant").quantize_int8(model)
+        importlib.import_module(package.__name__ + ".quant").quantize_int8(model, activations)
     return model
 
 
@@ -193,6 +194,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", type=Path, help="also run the minigpt package in this folder")
     parser.add_argument("--int8", action="store_true", help="also run minigpt with weight-only int8")
+    parser.add_argument(
+        "--int8-activations",
+        choices=["auto", "bf16", "fp32"],
+        default="auto",
+        help="the int8 product's activations (fp32: what a CPU without bf16 units gets)",
+    )
     parser.add_argument("--no-compile", action="store_true", help="leave out compile=True")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--contexts", nargs="+", default=["32+128", "900+64"], help="prompt+new tokens")
@@ -217,23 +224,26 @@ def main():
         entries[f"{label}"] = (model, lambda m, p, n, pk=package: minigpt_decode(pk, m, p, n))
         if not args.no_compile:
             entries[f"{label}, compile=True"] = (model, lambda m, p, n, pk=package: minigpt_decode(pk, m, p, n, True))
-    if args.int8:
-        int8 = minigpt_model(minigpt, shipped, "int8")
-        entries["minigpt int8"] = (int8, lambda m, p, n: minigpt_decode(minigpt, m, p, n))
+    for label, package in packages if args.int8 else []:
+        int8 = minigpt_model(package, shipped, "int8", args.int8_activations)
+        entries[f"{label} int8"] = (int8, lambda m, p, n, pk=package: minigpt_decode(pk, m, p, n))
+        if not args.no_compile:
+            compiled = lambda m, p, n, pk=package: minigpt_decode(pk, m, p, n, True)  # noqa: E731
+            entries[f"{label} int8, compile=True"] = (int8, compiled)
 
     fp32 = copy.deepcopy(entries["minigpt"][0])
     bandwidth = bandwidth_gb_s()
     for spec in args.contexts:
         context, new = (int(x) for x in spec.split("+"))
         prompt = torch.randint(1, shipped.config.vocab_size, (context,), generator=torch.Generator().manual_seed(0))
-        reference = None
+        reference, agree = None, {}
         for name, (model, decode) in entries.items():  # warm-up (compiles), and the tokens compared
             tokens, _ = decode(model, prompt, new)
             reference = reference or tokens
-            if name != "minigpt int8":
+            if " int8" not in name:
                 assert tokens == reference, f"{name}'s greedy tokens differ from transformers' at {spec}"
-            else:
-                agree = sum(a == b for a, b in zip(tokens, reference, strict=True)) / len(reference)
+            else:  # int8's own arithmetic: its tokens part from fp32's; counted, position by position
+                agree[name] = sum(a == b for a, b in zip(tokens, reference, strict=True)) / len(reference)
         times = {name: [] for name in entries}
         for _ in range(args.repeats):
             for name, (model, decode) in entries.items():
@@ -261,11 +271,15 @@ def main():
         if args.int8:
             q = weight_bytes(entries["minigpt int8"][0])
             eager = statistics.median(t[1] for t in times["minigpt"])
+            leads = "; ".join(
+                f"fp32 eager / {name.removeprefix('minigpt ')} (CPU) {eager / statistics.median(x[1] for x in t):.2f}x"
+                for name, t in times.items()
+                if " int8" in name
+            )
             print(
                 f"int8: {q / 1e6:.1f} MB of weights and scales per token ({q / weight_bytes(fp32):.0%} of fp32), "
-                f"floor {(q + kv) / bandwidth / 1e6:.2f} ms/token; fp32 eager / int8 (CPU) "
-                f"{eager / statistics.median(t[1] for t in times['minigpt int8']):.2f}x; "
-                f"greedy tokens equal to fp32's: {agree:.0%}"
+                f"floor {(q + kv) / bandwidth / 1e6:.2f} ms/token; {leads}; greedy tokens equal to fp32's: "
+                + ", ".join(f"{share:.0%} ({name.removeprefix('minigpt ')})" for name, share in agree.items())
             )
 
 

@@ -58,6 +58,13 @@ def lay_out_for_decoding(model) -> None:
                 if weights[0].device.type == "cpu":
                     _column_by_column(weights)
                     _column_by_column([layer.bias for layer in layers if layer.bias is not None])
+            # Every group a module stores together (nn.Linear or int8, minigpt.quant) is checked here:
+            # checked_layout's compiled steps rely on it.
+            together = [
+                name
+                for name in getattr(module, "stored_together", ())
+                if isinstance(getattr(getattr(module, name, None), "weight", None), torch.Tensor)
+            ]
             if together:
                 layers = [getattr(module, name) for name in together]
                 if not Joined.holds(getattr(module, "joined", None), layers):

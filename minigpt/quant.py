@@ -8,7 +8,8 @@ the cost of quantization can be measured as a change in loss.
 
 `quantize_int8` really stores them in 8 bits, for decoding: every linear layer becomes an
 `Int8Linear` (int8 weight, one scale per output row, as gpt-fast and torchao's int8 weight-only
-mode do it), so each generated token reads a quarter of the fp32 bytes.
+mode do it), so each generated token reads a quarter of the fp32 bytes. generate(..., compile=True)
+compiles an int8 model's decode step too.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .decode_layout import Joined, side_by_side
+from .decode_layout import Joined, is_compiling, side_by_side
 from .devices import DTYPES
 
 
@@ -159,9 +160,26 @@ def int8_linear(x, weight, scales, bias, activations: torch.dtype) -> torch.Tens
     if activations == torch.bfloat16:
         rows = x.reshape(-1, x.shape[-1]).to(torch.bfloat16)  # (N, in): the kernel takes 2-D input
         out = torch.ops.aten._weight_int8pack_mm(rows, weight, scales).view(*x.shape[:-1], -1).to(x.dtype)
+    elif is_compiling():
+        out = widened_product(x, weight, scales)
     else:
-        out = F.linear(x, weight.to(x.dtype)) * scales.to(x.dtype)
+        out = _widened_product(x, weight, scales)
     return out if bias is None else out + bias
+
+
+def _widened_product(x: torch.Tensor, weight: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    return F.linear(x, weight.to(x.dtype)) * scales.to(x.dtype)
+
+
+# torch.compile sees the widened product as one opaque call, as it sees ATen's int8 kernel. Shown the
+# widening and the product apart, inductor fused them into a loop of its own, and the compiled
+# decode step ran 1.6-4x slower than eager (benchmarks/README.md).
+widened_product = torch.library.custom_op("minigpt::int8_widened_product", _widened_product, mutates_args=())
+
+
+@widened_product.register_fake
+def _(x, weight, scales):
+    return x.new_empty((*x.shape[:-1], weight.shape[0]))
 
 
 def quantize_int8(model: nn.Module, activations: str = "auto") -> nn.Module:

@@ -219,3 +219,87 @@ def test_quantize_int8_bad_activations():
 
     with pytest.raises(ValueError, match='"auto", "bf16" or "fp32"'):
         quantize_int8(torch.nn.Sequential(torch.nn.Linear(4, 4)), "int4")
+
+
+def small_int8_model(activations):
+    from minigpt.quant import quantize_int8
+
+    torch.manual_seed(0)
+    config = ModelConfig(
+        vocab_size=96, hidden_size=64, num_layers=2, num_heads=4, num_kv_heads=2, intermediate_size=160, max_seq_len=64
+    )
+    model = MiniGPT(config).eval()
+    for p in model.parameters():  # weights far from init, so that greedy tokens vary
+        torch.nn.init.normal_(p, std=0.3)
+    return quantize_int8(model, activations)
+
+
+@pytest.mark.parametrize("activations", ACTIVATIONS)
+def test_compiled_int8_decoding_keeps_each_product_one_opaque_call(activations, monkeypatch):
+    """generate(compile=True) on an int8 model: the same tokens as eager, one graph, and in it each
+    joined group's product is ONE call the compiler cannot split: ATen's int8 kernel (bf16), or
+    minigpt's widened product (fp32). Left as `weight.to(fp32)` then `mm`, inductor fused the two
+    into a loop 2-4x slower than eager decoding."""
+    from minigpt.generate import generate
+    from torch._dynamo.backends.common import aot_autograd
+
+    graphs = []
+
+    def keep_forward(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    real = torch.compile
+    backend = aot_autograd(fw_compiler=keep_forward)
+    monkeypatch.setattr(torch, "compile", lambda m, mode=None, **kw: real(m, backend=backend, **kw))
+    model = small_int8_model(activations)
+    prompt = [3, 1, 4, 1, 5]
+    torch._dynamo.reset()
+    try:
+        compiled = generate(model, prompt, 12, eos_token_id=[], compile=True)
+    finally:
+        torch._dynamo.reset()
+    assert compiled == generate(model, prompt, 12, eos_token_id=[])
+    assert len(graphs) == 1
+    ops = [str(node.target) for node in graphs[0].graph.nodes if node.op == "call_function"]
+    kernel = "aten._weight_int8pack_mm.default" if activations == "bf16" else "minigpt.int8_widened_product.default"
+    assert ops.count(kernel) == 4 * model.config.num_layers + 1
+    assert not [op for op in ops if op in ("aten.mm.default", "aten.addmm.default", "aten.bmm.default")]
+
+
+def test_inductor_compiles_the_widened_int8_product():
+    """The fp32 path through inductor itself (the test above stops before it): the same tokens."""
+    from minigpt.generate import generate
+
+    model = small_int8_model("fp32")
+    torch._dynamo.reset()
+    try:
+        compiled = generate(model, [3, 1, 4, 1, 5], 8, eos_token_id=[], compile=True)
+    finally:
+        torch._dynamo.reset()
+    assert compiled == generate(model, [3, 1, 4, 1, 5], 8, eos_token_id=[])
+
+
+@pytest.mark.parametrize("activations", ACTIVATIONS)
+def test_a_broken_int8_group_is_let_go_before_a_compiled_step_joins_it(activations, monkeypatch):
+    """A compiled step cannot check the blocks' addresses, so generate checks them first
+    (lay_out_for_decoding): an int8 layer given a weight of its own is no longer a block of the joined
+    matrix, and the compiled step computes its group apart, with the new weight, as eager does."""
+    from minigpt.generate import generate
+
+    real = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda m, mode=None, **kw: real(m, backend="aot_eager", **kw))
+    model, reference = small_int8_model(activations), small_int8_model(activations)
+    attention = model.model.layers[0].self_attn
+    assert attention.joined is not None
+    before = generate(model, [3, 1, 4, 1, 5], 6, eos_token_id=[])
+    for m in (model, reference):  # a storage of its own, other values
+        m.model.layers[0].self_attn.k_proj.weight = -m.model.layers[0].self_attn.k_proj.weight
+    expected = generate(reference, [3, 1, 4, 1, 5], 6, eos_token_id=[])  # eager checks the addresses itself
+    assert expected != before
+    torch._dynamo.reset()
+    try:
+        assert generate(model, [3, 1, 4, 1, 5], 6, eos_token_id=[], compile=True) == expected
+    finally:
+        torch._dynamo.reset()
+    assert attention.joined is None and model.model.layers[0].mlp.joined is not None
