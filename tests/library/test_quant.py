@@ -264,7 +264,8 @@ def test_compiled_int8_decoding_keeps_each_product_one_opaque_call(activations, 
     ops = [str(node.target) for node in graphs[0].graph.nodes if node.op == "call_function"]
     kernel = "aten._weight_int8pack_mm.default" if activations == "bf16" else "minigpt.int8_widened_product.default"
     assert ops.count(kernel) == 4 * model.config.num_layers + 1
-    assert not [op for op in ops if op in ("aten.mm.default", "aten.addmm.default", "aten.bmm.default")]
+    # a weight's product left to the compiler would be an mm (attention may be bmm: torch 2.6 decomposes it)
+    assert not [op for op in ops if op in ("aten.mm.default", "aten.addmm.default")]
 
 
 def test_inductor_compiles_the_widened_int8_product():
