@@ -68,8 +68,10 @@ def test_ex1_names_the_mistake(wrong, phrase):
 
 
 def test_ex1_a_crash_is_a_verdict():
-    result = check(ch04.ex1, lambda q, k, v, t: q[t] @ k)  # (d,) @ (T, d): a shape error
-    assert result.status == WRONG and "your code raised RuntimeError" in result.message
+    # softmax over dim 1 of a (T,) row raises whatever the drawn shapes (a (d,) @ (T, d) product
+    # does not: it runs when the check draws T == d)
+    result = check(ch04.ex1, lambda q, k, v, t: (k @ q[t]).softmax(dim=1) @ v)
+    assert result.status == WRONG and "your code raised IndexError" in result.message
 
 
 # ---- exercise 2: attention_on_name -----------------------------------------------------------
