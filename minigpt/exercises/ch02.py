@@ -242,7 +242,9 @@ ex2 = Exercise(
 def _check_kv_cache(kv_cache_bytes) -> str:
     generator = _generator()
     configs = _configs(generator)
-    cases = [(c, int(torch.randint(1, 40000, (1,), generator=generator)), _pick(generator, [1, 2, 4])) for c in configs]
+    # every width in turn, not drawn: if all cases drew 1 (or 2) byte, a missing (or hard-coded) factor would pass
+    tokens = [int(torch.randint(1, 40000, (1,), generator=generator)) for _ in configs]
+    cases = [(c, t, [1, 2, 4][i % 3]) for i, (c, t) in enumerate(zip(configs, tokens, strict=True))]
     want = [kv_cache_bytes_per_token(c, bytes_per_value=b) * t for c, t, b in cases]
     # Independently: the cache minigpt generates with, allocated for `t` tokens on the meta device (no memory).
     dtypes = {1: torch.uint8, 2: torch.bfloat16, 4: torch.float32}

@@ -136,6 +136,8 @@ def _check_min_base(min_base) -> str:
         context = round(_log_uniform(g, 256, 131072))
         k = int(torch.randint(1, head_dim // 4 + 1, (1,), generator=g))
         x = context / (2 * math.pi)
+        if head_dim / (2 * k) * math.log10(x) > 300:
+            continue  # the "i = k" suspect, x ** (d / 2k), would pass a float's largest value
         want = x ** (head_dim / (head_dim - 2 * k))
         suspects = {
             "a pair turns once in 2*pi/theta positions, not 1/theta: the context must be divided by 2*pi": float(

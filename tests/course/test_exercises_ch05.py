@@ -190,9 +190,11 @@ def test_ex4_correct():
         (lambda n, h, c, r, b=2: 2 * n * (c + r) * b, "K and V of ordinary attention"),
         (lambda n, h, c, r, b=2: (c + r) * b, "one layer's cache"),
         (lambda n, h, c, r, b=2: n * (c + r), "numbers, not bytes"),
-        (lambda n, h, c, r, b=2: 2 * n * h * 128 * b, "that is not it"),  # multi-head attention's cache
+        # the rotary key counted twice: no listed mistake, and never equal to one, whatever the draw
+        # (multi-head attention's cache, 2 n h 128 b, equals "latent for every head" when d_c + rope = 256)
+        (lambda n, h, c, r, b=2: n * (c + 2 * r) * b, "that is not it"),
     ],
-    ids=["no-rope", "per-head", "rope-per-head", "k-and-v", "one-layer", "numbers", "mha"],
+    ids=["no-rope", "per-head", "rope-per-head", "k-and-v", "one-layer", "numbers", "rope-twice"],
 )
 def test_ex4_names_the_mistake(wrong, phrase):
     result = ch05.ex4.check(wrong)

