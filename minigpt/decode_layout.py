@@ -51,20 +51,21 @@ def lay_out_for_decoding(model) -> None:
     with torch.no_grad(), torch.inference_mode(False):  # new storage that stays trainable
         for module in list(model.modules()):
             linears = [name for name, child in module.named_children() if isinstance(child, torch.nn.Linear)]
-            together = [name for name in getattr(module, "stored_together", ()) if name in linears]
-            for names in ([together] if together else []) + [[name] for name in linears if name not in together]:
-                layers = [getattr(module, name) for name in names]
-                weights = [layer.weight for layer in layers]
-                if weights[0].device.type == "cpu":
-                    _column_by_column(weights)
-                    _column_by_column([layer.bias for layer in layers if layer.bias is not None])
-            # Every group a module stores together (nn.Linear or int8, minigpt.quant) is checked here:
-            # checked_layout's compiled steps rely on it.
+            # Every group a module stores together (nn.Linear or int8, minigpt.quant) is checked below:
+            # checked_layout's compiled steps rely on it. Only nn.Linear weights are laid out here.
             together = [
                 name
                 for name in getattr(module, "stored_together", ())
                 if isinstance(getattr(getattr(module, name, None), "weight", None), torch.Tensor)
             ]
+            linear_together = [name for name in together if name in linears]
+            groups = [linear_together] if linear_together else []
+            for names in groups + [[name] for name in linears if name not in linear_together]:
+                layers = [getattr(module, name) for name in names]
+                weights = [layer.weight for layer in layers]
+                if weights[0].device.type == "cpu":
+                    _column_by_column(weights)
+                    _column_by_column([layer.bias for layer in layers if layer.bias is not None])
             if together:
                 layers = [getattr(module, name) for name in together]
                 if not Joined.holds(getattr(module, "joined", None), layers):

@@ -23,6 +23,28 @@ def randomize(model, std=0.1, seed=1234):
     return model
 
 
+def compiled_decode_graphs(model, prompt, new_tokens, monkeypatch):
+    """generate(model, prompt, new_tokens, compile=True) with a backend that keeps each compiled graph
+    after functionalization (what inductor would get) and runs it as it is: (tokens, graphs)."""
+    from minigpt.generate import generate
+    from torch._dynamo.backends.common import aot_autograd
+
+    graphs = []
+
+    def keep_forward(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    real = torch.compile
+    backend = aot_autograd(fw_compiler=keep_forward)
+    monkeypatch.setattr(torch, "compile", lambda m, mode=None, **kw: real(m, backend=backend, **kw))
+    torch._dynamo.reset()
+    try:
+        return generate(model, prompt, new_tokens, eos_token_id=[], compile=True), graphs
+    finally:
+        torch._dynamo.reset()
+
+
 IGNORE = -100  # minigpt.loss.IGNORE_INDEX, written out: a test should not borrow the constant it checks
 
 

@@ -9,7 +9,7 @@ import warnings
 import pytest
 import torch
 import torch.nn as nn
-from conftest import randomize
+from conftest import compiled_decode_graphs, randomize
 from minigpt import MiniGPT, ModelConfig
 from minigpt.beam import beam_search, sequence_logprob
 from minigpt.cli.sample import main
@@ -195,22 +195,7 @@ def test_compiled_step_writes_each_layers_cache_in_place_and_joins_its_products(
     are written into their own buffer, so no layer's write rebuilds another's (no select_scatter,
     which a stacked (layers, ...) buffer cost at every layer), and q/k/v and gate/up are one product
     each, as in eager decoding: 4 products per layer and the output head's."""
-    from torch._dynamo.backends.common import aot_autograd
-
-    graphs = []
-
-    def keep_forward(gm, example_inputs):
-        graphs.append(gm)
-        return gm.forward
-
-    real = torch.compile
-    backend = aot_autograd(fw_compiler=keep_forward)
-    monkeypatch.setattr(torch, "compile", lambda m, mode=None, **kw: real(m, backend=backend, **kw))
-    torch._dynamo.reset()
-    try:
-        compiled = generate(model, [3, 1, 4, 1, 5], 12, eos_token_id=[], compile=True)
-    finally:
-        torch._dynamo.reset()
+    compiled, graphs = compiled_decode_graphs(model, [3, 1, 4, 1, 5], 12, monkeypatch)
     assert compiled == generate(model, [3, 1, 4, 1, 5], 12, eos_token_id=[])
     assert len(graphs) == 1
     ops = [str(node.target) for node in graphs[0].graph.nodes if node.op == "call_function"]

@@ -4,6 +4,7 @@ import struct
 import numpy as np
 import pytest
 import torch
+from conftest import compiled_decode_graphs
 from minigpt import MiniGPT, ModelConfig
 from minigpt.quant import bit_pattern, dequantize, fake_quantize_model, quantize
 
@@ -239,26 +240,12 @@ def test_compiled_int8_decoding_keeps_each_product_one_opaque_call(activations, 
     """generate(compile=True) on an int8 model: the same tokens as eager, one graph, and in it each
     joined group's product is ONE call the compiler cannot split: ATen's int8 kernel (bf16), or
     minigpt's widened product (fp32). Left as `weight.to(fp32)` then `mm`, inductor fused the two
-    into a loop 2-4x slower than eager decoding."""
+    into a loop 1.6-4x slower than eager decoding."""
     from minigpt.generate import generate
-    from torch._dynamo.backends.common import aot_autograd
 
-    graphs = []
-
-    def keep_forward(gm, example_inputs):
-        graphs.append(gm)
-        return gm.forward
-
-    real = torch.compile
-    backend = aot_autograd(fw_compiler=keep_forward)
-    monkeypatch.setattr(torch, "compile", lambda m, mode=None, **kw: real(m, backend=backend, **kw))
     model = small_int8_model(activations)
     prompt = [3, 1, 4, 1, 5]
-    torch._dynamo.reset()
-    try:
-        compiled = generate(model, prompt, 12, eos_token_id=[], compile=True)
-    finally:
-        torch._dynamo.reset()
+    compiled, graphs = compiled_decode_graphs(model, prompt, 12, monkeypatch)
     assert compiled == generate(model, prompt, 12, eos_token_id=[])
     assert len(graphs) == 1
     ops = [str(node.target) for node in graphs[0].graph.nodes if node.op == "call_function"]
